@@ -1,0 +1,6 @@
+"""Developer machine: `make run`."""
+
+from .base import *  # noqa: F403
+
+DEBUG = True
+ALLOWED_HOSTS = ["*"]
