@@ -162,7 +162,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-DJANGO_FSM_LOG_IGNORED_MODELS: list[str] = []
+# django-fsm-log would write its StateLog from inside the transition (a query in a transition).
+# The lead services write the same StateLog row themselves, after the transition, in their
+# transaction, with who and why: see leads/services/audit.py.
+DJANGO_FSM_LOG_IGNORED_MODELS = ["leads.models.Lead"]
 
 UNFOLD = {
     "SITE_TITLE": _("线索中心"),

@@ -1,0 +1,66 @@
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
+
+from dealers.models import Advisor, Dealer, DispatchWindow, Region
+
+
+@admin.register(Region)
+class RegionAdmin(ModelAdmin):
+    list_display = ["code", "name", "dealer_count"]
+    search_fields = ["code", "name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(num_dealers=Count("dealers"))
+
+    @admin.display(description=_("经销商数"), ordering="num_dealers")
+    def dealer_count(self, obj):
+        return obj.num_dealers
+
+
+class DispatchWindowInline(TabularInline):
+    model = DispatchWindow
+    extra = 0
+    fields = ["weekday", "opens_at", "closes_at"]
+
+
+@admin.register(Dealer)
+class DealerAdmin(ModelAdmin):
+    list_display = ["code", "name", "region", "province", "city", "status", "advisor_count"]
+    list_filter = ["status", "region", "province"]
+    list_select_related = ["region"]
+    search_fields = ["code", "name", "city"]
+    inlines = [DispatchWindowInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(num_advisors=Count("advisors"))
+
+    @admin.display(description=_("顾问数"), ordering="num_advisors")
+    def advisor_count(self, obj):
+        return obj.num_advisors
+
+
+@admin.register(DispatchWindow)
+class DispatchWindowAdmin(ModelAdmin):
+    list_display = ["dealer", "weekday", "opens_at", "closes_at"]
+    list_filter = ["weekday"]
+    list_select_related = ["dealer"]
+    search_fields = ["dealer__code", "dealer__name"]
+
+
+@admin.register(Advisor)
+class AdvisorAdmin(ModelAdmin):
+    list_display = [
+        "name",
+        "dealer",
+        "role",
+        "level",
+        "hire_date",
+        "years_experience",
+        "is_active",
+    ]
+    list_filter = ["role", "level", "is_active"]
+    list_select_related = ["dealer", "user"]
+    search_fields = ["name", "user__username", "dealer__code", "dealer__name"]
+    autocomplete_fields = ["user", "dealer"]

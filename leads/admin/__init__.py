@@ -1,0 +1,1 @@
+from leads.admin import lead, records, third_party  # noqa: F401

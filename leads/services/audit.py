@@ -2,7 +2,9 @@
 
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
+from django_fsm_log.models import StateLog
 
 from leads.models import Lead, LeadEvent
 
@@ -34,6 +36,22 @@ def lead_event_record(
         reason=str(reason or "")[:255],
         data=data or {},
         created_at=at or timezone.now(),
+    )
+
+
+def lead_state_log_record(
+    *, lead: Lead, transition: str, source: str, target: str, actor=None, reason: str = "", at=None
+) -> StateLog:
+    """The django-fsm-log row of one transition (the FSM audit), written by the service."""
+    return StateLog.objects.create(
+        timestamp=at or timezone.now(),
+        by=actor if getattr(actor, "pk", None) else None,
+        source_state=source,
+        state=target,
+        transition=transition,
+        content_type=ContentType.objects.get_for_model(Lead),
+        object_id=lead.pk,
+        description=reason or None,
     )
 
 

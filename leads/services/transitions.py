@@ -15,7 +15,7 @@ from django_fsm import can_proceed, has_transition_perm
 from config.errors import ConflictError, InvalidTransition, NotFound, ValidationFailed
 from dealers.models import Advisor, Dealer
 from leads.models import Grade, Lead, LeadEvent, Status
-from leads.services.audit import lead_event_record
+from leads.services.audit import lead_event_record, lead_state_log_record
 
 
 class PermissionRefused(InvalidTransition):
@@ -88,13 +88,22 @@ def run_transition(
             state=state_label(field, before_state),
             action=label,
         )
-    if actor is not None and not has_transition_perm(method, actor):
-        raise PermissionRefused(_("您没有权限执行“%(action)s”。"), action=label)
     if not can_proceed(method):
         message = _CONDITION_MESSAGES.get(name) or _("不满足“%(action)s”的条件。")
         raise InvalidTransition(message, action=label)
+    # has_transition_perm also re-checks state and conditions, so it comes after them.
+    if actor is not None and not has_transition_perm(method, actor):
+        raise PermissionRefused(_("您没有权限执行“%(action)s”。"), action=label)
     before = snapshot(lead)
     method(**(params or {}))
+    lead_state_log_record(
+        lead=lead,
+        transition=name,
+        source=before_state,
+        target=getattr(lead, field),
+        actor=actor,
+        reason=reason,
+    )
     lead_event_record(
         lead=lead,
         kind=kind,

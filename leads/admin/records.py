@@ -1,0 +1,160 @@
+"""Admins of the lead's records: customers, raw leads, follow-ups, the audit, grade cycles."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from django_fsm_log.models import StateLog
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import RangeDateFilter
+
+from leads.models import (
+    Customer,
+    FollowUp,
+    GradeCycle,
+    Lead,
+    LeadEvent,
+    RawLead,
+    VehicleModel,
+    VehicleSeries,
+)
+from leads.selectors import customers_matching
+
+
+class ReadOnlyAdmin(ModelAdmin):
+    """Records written only by services: visible, never edited by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CustomerLeadInline(TabularInline):
+    model = Lead
+    fields = ["id", "status", "grade", "dealer", "advisor", "channel", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("dealer", "advisor", "channel")
+
+
+@admin.register(Customer)
+class CustomerAdmin(ModelAdmin):
+    list_display = ["id", "name", "masked_mobile", "province", "city", "created_at"]
+    search_fields = ["mobile", "name"]
+    search_help_text = _("按手机号（任意格式或后四位）或姓名搜索")
+    readonly_fields = ["mobile", "created_at", "updated_at"]
+    fields = ["mobile", "name", "province", "city", "created_at", "updated_at"]
+    inlines = [CustomerLeadInline]
+    show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        return customers_matching(queryset, search_term), False
+
+    def has_add_permission(self, request):
+        return False  # customers come from intake (oneID by mobile)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # name/city corrections go through the lead (audited)
+
+    @admin.display(description=_("手机号"))
+    def masked_mobile(self, obj):
+        return obj.masked_mobile
+
+
+@admin.register(RawLead)
+class RawLeadAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "received_at",
+        "channel",
+        "source",
+        "external_id",
+        "mobile",
+        "outcome",
+        "outcome_reason",
+        "lead",
+    ]
+    list_filter = ["outcome", "source", ("received_at", RangeDateFilter)]
+    list_filter_submit = True
+    list_select_related = ["channel"]
+    search_fields = ["=mobile", "=external_id"]
+    show_full_result_count = False
+    readonly_fields = [f.name for f in RawLead._meta.fields]
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(ReadOnlyAdmin):
+    list_display = ["id", "lead", "advisor", "method", "result", "grade_after", "created_at"]
+    list_filter = ["method", "result", ("created_at", RangeDateFilter)]
+    list_filter_submit = True
+    list_select_related = ["advisor", "lead"]
+    search_fields = ["=lead__id", "advisor__name"]
+    readonly_fields = [f.name for f in FollowUp._meta.fields]
+    show_full_result_count = False
+
+
+@admin.register(LeadEvent)
+class LeadEventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "lead", "kind", "action", "from_value", "to_value",
+                    "actor_label", "reason"]
+    list_filter = ["kind", ("created_at", RangeDateFilter)]
+    list_filter_submit = True
+    list_select_related = ["lead"]
+    search_fields = ["=lead__id", "actor_label"]
+    readonly_fields = [f.name for f in LeadEvent._meta.fields]
+    show_full_result_count = False
+
+
+@admin.register(StateLog)
+class StateLogAdmin(ReadOnlyAdmin):
+    list_display = ["id", "timestamp", "content_type", "object_id", "transition", "source_state",
+                    "state", "by", "description"]
+    list_filter = ["transition", "state"]
+    list_select_related = ["content_type", "by"]
+    search_fields = ["=object_id"]
+    readonly_fields = ["timestamp", "content_type", "object_id", "transition", "source_state",
+                       "state", "by", "description"]
+
+
+@admin.register(GradeCycle)
+class GradeCycleAdmin(ModelAdmin):
+    list_display = ["grade", "days", "expected_purchase", "description"]
+    list_editable = ["days"]
+    ordering = ["days"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class VehicleModelInline(TabularInline):
+    model = VehicleModel
+    extra = 0
+    fields = ["code", "name", "is_active"]
+
+
+@admin.register(VehicleSeries)
+class VehicleSeriesAdmin(ModelAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+    inlines = [VehicleModelInline]
+
+
+@admin.register(VehicleModel)
+class VehicleModelAdmin(ModelAdmin):
+    list_display = ["code", "name", "series", "is_active"]
+    list_filter = ["series", "is_active"]
+    list_select_related = ["series"]
+    search_fields = ["code", "name"]
