@@ -83,7 +83,9 @@ class DispatchWindow(models.Model):
             models.UniqueConstraint(
                 fields=["dealer", "weekday", "opens_at"], name="window_unique_start"
             ),
-            models.CheckConstraint(name="window_opens_before_closes", condition=Q(opens_at__lt=F("closes_at"))),
+            models.CheckConstraint(
+                name="window_opens_before_closes", condition=Q(opens_at__lt=F("closes_at"))
+            ),
             models.CheckConstraint(name="window_weekday_0_6", condition=Q(weekday__lte=6)),
         ]
 
@@ -129,7 +131,9 @@ class Advisor(models.Model):
             models.CheckConstraint(
                 name="advisor_role_valid", condition=Q(role__in=["manager", "dcc", "advisor"])
             ),
-            models.CheckConstraint(name="advisor_level_1_3", condition=Q(level__gte=1, level__lte=3)),
+            models.CheckConstraint(
+                name="advisor_level_1_3", condition=Q(level__gte=1, level__lte=3)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -87,7 +87,10 @@ class RawLead(models.Model):
         INVALID = "invalid", _("无效")
 
     channel = models.ForeignKey(
-        "channels.Channel", verbose_name=_("渠道"), on_delete=models.PROTECT, related_name="raw_leads"
+        "channels.Channel",
+        verbose_name=_("渠道"),
+        on_delete=models.PROTECT,
+        related_name="raw_leads",
     )
     external_id = models.CharField(_("渠道线索ID"), max_length=64, null=True, blank=True)
     source = models.CharField(_("来源方式"), max_length=10, choices=Source.choices)
@@ -377,9 +380,7 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                 condition=Q(dealer__isnull=True),
                 name="lead_unique_customer_at_hq",
             ),
-            models.CheckConstraint(
-                name="lead_status_valid", condition=Q(status__in=Status.values)
-            ),
+            models.CheckConstraint(name="lead_status_valid", condition=Q(status__in=Status.values)),
             models.CheckConstraint(name="lead_grade_valid", condition=Q(grade__in=Grade.values)),
             models.CheckConstraint(
                 name="lead_at_dealer_has_dealer",

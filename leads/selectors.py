@@ -42,8 +42,10 @@ def customers_matching(queryset: QuerySet[Customer], term: str) -> QuerySet[Cust
     if mobile:
         return queryset.filter(mobile=mobile)
     if term.isdigit():
-        return queryset.filter(mobile__endswith=term) if len(term) <= 4 else queryset.filter(
-            mobile__startswith=term
+        return (
+            queryset.filter(mobile__endswith=term)
+            if len(term) <= 4
+            else queryset.filter(mobile__startswith=term)
         )
     return queryset.filter(name__icontains=term)
 
@@ -64,7 +66,9 @@ def lead_timeline(lead: Lead) -> list[TimelineEntry]:
     for event in LeadEvent.objects.filter(lead=lead).exclude(kind=LeadEvent.Kind.FOLLOW_UP):
         change = ""
         if event.from_value or event.to_value:
-            change = f"{_state_label(event, event.from_value)} → {_state_label(event, event.to_value)}"
+            change = (
+                f"{_state_label(event, event.from_value)} → {_state_label(event, event.to_value)}"
+            )
         entries.append(
             TimelineEntry(
                 at=event.created_at,

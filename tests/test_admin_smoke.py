@@ -24,8 +24,11 @@ def data(hq_admin):
     lead = lead_at_dealer(Status.DISPATCHED, dealer=advisor.dealer)
     services.lead_assign(lead_id=lead.pk, advisor_id=advisor.pk, actor=hq_admin)
     services.lead_follow_up_record(
-        lead_id=lead.pk, method=FollowUp.Method.PHONE, result=FollowUp.Result.REACHED,
-        actor=advisor.user, grade="A",
+        lead_id=lead.pk,
+        method=FollowUp.Method.PHONE,
+        result=FollowUp.Result.REACHED,
+        actor=advisor.user,
+        grade="A",
     )
     LeadFactory()
     from django_q.models import Schedule
@@ -39,7 +42,9 @@ def _registered():
 
 
 def test_every_model_admin_is_on_unfold():
-    plain = [m._meta.label for m, a in admin.site._registry.items() if not isinstance(a, ModelAdmin)]
+    plain = [
+        m._meta.label for m, a in admin.site._registry.items() if not isinstance(a, ModelAdmin)
+    ]
 
     assert plain == []
 

@@ -119,6 +119,7 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 

@@ -8,7 +8,9 @@ from leads.models import Grade, Lead
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("原因"), max_length=255, widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("原因"), max_length=255, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class GradeForm(forms.Form):

@@ -23,15 +23,15 @@ from leads.models import Lead, Status
 from leads.selectors import lead_list_admin, lead_timeline, leads_matching
 
 STATUS_COLOURS = {
-    Status.NEW: "info",
+    **{status: "info" for status in Status.values},
     Status.CLEANSING: "warning",
-    Status.QUALIFIED: "info",
-    Status.INVALID: "danger",
     Status.NURTURING: "warning",
-    Status.DISPATCHED: "info",
+    Status.DEFEAT_REQUESTED: "warning",
+    Status.SILENCED: "warning",
     Status.ORDERED: "success",
-    Status.DEFEAT_REQUESTED: "danger",
+    Status.INVALID: "danger",
     Status.DEFEATED: "danger",
+    Status.ARCHIVED: "danger",
 }
 
 # The admin's transition buttons call these services; nothing else changes a lead's state.
@@ -60,14 +60,14 @@ class LeadAdmin(FSMAdminMixin, ModelAdmin):
         "customer_display",
         "flags_display",
         "status_display",
-        "grade",
+        "grade_display",
         "channel_display",
         "dealer_display",
-        "advisor",
+        "advisor_display",
         "score",
         "waiting_display",
-        "created_at",
-        "dispatched_at",
+        "created_display",
+        "dispatched_display",
     ]
     list_display_links = ["id", "customer_display"]
     list_filter = [
@@ -237,6 +237,22 @@ class LeadAdmin(FSMAdminMixin, ModelAdmin):
     def status_display(self, obj):
         return obj.status, obj.get_status_display()
 
+    @display(description=_("级别"), ordering="grade")
+    def grade_display(self, obj):
+        return obj.grade or "—"
+
+    @display(description=_("销售顾问"), ordering="advisor__name")
+    def advisor_display(self, obj):
+        return obj.advisor.name if obj.advisor else "—"
+
+    @display(description=_("创建时间"), ordering="created_at")
+    def created_display(self, obj):
+        return _short_time(obj.created_at)
+
+    @display(description=_("派发时间"), ordering="dispatched_at")
+    def dispatched_display(self, obj):
+        return _short_time(obj.dispatched_at)
+
     @display(description=_("渠道"), ordering="channel__name")
     def channel_display(self, obj):
         return obj.channel.name
@@ -286,8 +302,14 @@ class LeadAdmin(FSMAdminMixin, ModelAdmin):
     def consent_display(self, obj):
         if not obj.consent_dealer_id:
             return _("未记录")
-        when = timezone.localtime(obj.consent_at).strftime("%Y-%m-%d %H:%M") if obj.consent_at else ""
-        return f"{obj.consent_dealer} · {when} · {obj.consent_note or ''}"
+        when = (
+            timezone.localtime(obj.consent_at).strftime("%Y-%m-%d %H:%M") if obj.consent_at else ""
+        )
+        return " · ".join(p for p in (str(obj.consent_dealer), when, obj.consent_note) if p)
+
+
+def _short_time(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
 
 
 def _age(delta) -> str:
@@ -298,4 +320,3 @@ def _age(delta) -> str:
     if hours < 48:
         return _("%(n)d小时") % {"n": hours}
     return _("%(n)d天") % {"n": hours // 24}
-

@@ -108,8 +108,17 @@ class FollowUpAdmin(ReadOnlyAdmin):
 
 @admin.register(LeadEvent)
 class LeadEventAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "lead", "kind", "action", "from_value", "to_value",
-                    "actor_label", "reason"]
+    list_display = [
+        "id",
+        "created_at",
+        "lead",
+        "kind",
+        "action",
+        "from_value",
+        "to_value",
+        "actor_label",
+        "reason",
+    ]
     list_filter = ["kind", ("created_at", RangeDateFilter)]
     list_filter_submit = True
     list_select_related = ["lead"]
@@ -120,13 +129,30 @@ class LeadEventAdmin(ReadOnlyAdmin):
 
 @admin.register(StateLog)
 class StateLogAdmin(ReadOnlyAdmin):
-    list_display = ["id", "timestamp", "content_type", "object_id", "transition", "source_state",
-                    "state", "by", "description"]
+    list_display = [
+        "id",
+        "timestamp",
+        "content_type",
+        "object_id",
+        "transition",
+        "source_state",
+        "state",
+        "by",
+        "description",
+    ]
     list_filter = ["transition", "state"]
     list_select_related = ["content_type", "by"]
     search_fields = ["=object_id"]
-    readonly_fields = ["timestamp", "content_type", "object_id", "transition", "source_state",
-                       "state", "by", "description"]
+    readonly_fields = [
+        "timestamp",
+        "content_type",
+        "object_id",
+        "transition",
+        "source_state",
+        "state",
+        "by",
+        "description",
+    ]
 
 
 @admin.register(GradeCycle)

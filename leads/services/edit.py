@@ -19,7 +19,9 @@ def lead_update(*, lead_id: int, changes: dict, actor=None, reason: str = ""):
     """
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise ValidationFailed(_("以下字段不能在此修改：%(fields)s"), fields=", ".join(sorted(unknown)))
+        raise ValidationFailed(
+            _("以下字段不能在此修改：%(fields)s"), fields=", ".join(sorted(unknown))
+        )
     with transaction.atomic():
         lead = lead_lock(lead_id=lead_id)
         customer = lead.customer
@@ -34,7 +36,11 @@ def lead_update(*, lead_id: int, changes: dict, actor=None, reason: str = ""):
             elif name == "purchase_timeframe":
                 if value and value not in PurchaseTimeframe.values:
                     raise ValidationFailed(_("预计购车时间不合法。"))
-                old, lead.purchase_timeframe, target = lead.purchase_timeframe, value or "", lead_fields
+                old, lead.purchase_timeframe, target = (
+                    lead.purchase_timeframe,
+                    value or "",
+                    lead_fields,
+                )
             elif name == "intent":
                 if value and value not in Intent.values:
                     raise ValidationFailed(_("意向程度不合法。"))

@@ -13,7 +13,6 @@ from leads.models import (
     FollowUp,
     Grade,
     GradeCycle,
-    Lead,
     LeadEvent,
     Status,
 )
@@ -90,8 +89,9 @@ def lead_follow_up_record(
                 params["reason"] = notes
             fields += run_transition(lead, transition, actor=actor, reason=notes, params=params)
             if transition == "order":
-                fields += run_transition(lead, "grade_ordered", actor=actor,
-                                         kind=LeadEvent.Kind.GRADE)
+                fields += run_transition(
+                    lead, "grade_ordered", actor=actor, kind=LeadEvent.Kind.GRADE
+                )
         if lead.status in WORKING_STATUSES:
             if next_follow_up_at is None:
                 days = grade_cycle_days(lead.grade)
@@ -122,6 +122,13 @@ def lead_follow_up_record(
             data={"follow_up_id": follow_up.pk, "method": method},
             at=now,
         )
-        save_changes(lead, fields + [f for f in ("next_follow_up_at", "last_activity_at")
-                                     if before[f] != getattr(lead, f)])
+        save_changes(
+            lead,
+            fields
+            + [
+                f
+                for f in ("next_follow_up_at", "last_activity_at")
+                if before[f] != getattr(lead, f)
+            ],
+        )
     return follow_up

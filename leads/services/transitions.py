@@ -171,7 +171,11 @@ def lead_dispatch(*, lead_id: int, actor=None, reason: str = "") -> Lead:
             )
         now = timezone.now()
         fields = run_transition(
-            lead, "dispatch", actor=actor, kind=LeadEvent.Kind.DISPATCHED, reason=reason,
+            lead,
+            "dispatch",
+            actor=actor,
+            kind=LeadEvent.Kind.DISPATCHED,
+            reason=reason,
             params={"at": now},
         )
         save_changes(lead, fields)
@@ -188,7 +192,11 @@ def lead_assign(*, lead_id: int, advisor_id: int, actor=None, reason: str = "") 
         if not advisor.is_active:
             raise ValidationFailed(_("销售顾问 %(name)s 已离职，不能分配。"), name=advisor.name)
         fields = run_transition(
-            lead, "assign", actor=actor, kind=LeadEvent.Kind.ASSIGNED, reason=reason,
+            lead,
+            "assign",
+            actor=actor,
+            kind=LeadEvent.Kind.ASSIGNED,
+            reason=reason,
             data={"advisor_id": advisor.pk, "advisor": advisor.name},
             params={"advisor": advisor, "at": timezone.now()},
         )
@@ -215,8 +223,9 @@ def lead_approve_defeat(*, lead_id: int, actor=None, reason: str = "") -> Lead:
     with transaction.atomic():
         lead = lead_lock(lead_id=lead_id)
         now = timezone.now()
-        fields = run_transition(lead, "approve_defeat", actor=actor, reason=reason,
-                                params={"at": now})
+        fields = run_transition(
+            lead, "approve_defeat", actor=actor, reason=reason, params={"at": now}
+        )
         fields += run_transition(lead, "grade_defeated", actor=actor, kind=LeadEvent.Kind.GRADE)
         save_changes(lead, fields)
     return lead
@@ -231,7 +240,11 @@ def lead_set_grade(*, lead_id: int, grade: str, actor=None, reason: str = "") ->
         if lead.grade == grade:
             return lead
         fields = run_transition(
-            lead, "set_grade", actor=actor, kind=LeadEvent.Kind.GRADE, reason=reason,
+            lead,
+            "set_grade",
+            actor=actor,
+            kind=LeadEvent.Kind.GRADE,
+            reason=reason,
             params={"grade": grade},
         )
         save_changes(lead, fields)
@@ -242,11 +255,13 @@ def lead_reactivate(*, lead_id: int, actor=None, reason: str = "") -> Lead:
     """Bring back a defeated, invalid, archived or released lead (flag 激)."""
     with transaction.atomic():
         lead = lead_lock(lead_id=lead_id)
-        fields = run_transition(lead, "reactivate", actor=actor, kind=LeadEvent.Kind.REACTIVATED,
-                                reason=reason)
+        fields = run_transition(
+            lead, "reactivate", actor=actor, kind=LeadEvent.Kind.REACTIVATED, reason=reason
+        )
         if lead.grade == Grade.F:
-            fields += run_transition(lead, "grade_reactivated", actor=actor,
-                                     kind=LeadEvent.Kind.GRADE, reason=reason)
+            fields += run_transition(
+                lead, "grade_reactivated", actor=actor, kind=LeadEvent.Kind.GRADE, reason=reason
+            )
         save_changes(lead, fields)
     return lead
 
