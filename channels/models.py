@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -66,3 +67,30 @@ class Channel(models.Model):
             names.append(node.name)
             node = node.parent
         return list(reversed(names))
+
+
+class ChannelToken(models.Model):
+    """The API credential of a level-3 channel. Only a hash is stored; the token is shown once."""
+
+    channel = models.OneToOneField(
+        Channel, verbose_name=_("渠道"), on_delete=models.CASCADE, related_name="token"
+    )
+    key_hash = models.CharField(_("令牌摘要"), max_length=64, unique=True)
+    prefix = models.CharField(_("令牌前缀"), max_length=8)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("渠道接口令牌")
+        verbose_name_plural = _("渠道接口令牌")
+
+    def __str__(self) -> str:
+        return f"{self.channel.code} · {self.prefix}…"

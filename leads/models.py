@@ -100,7 +100,7 @@ class RawLead(models.Model):
     outcome = models.CharField(
         _("处理结果"), max_length=12, choices=Outcome.choices, default=Outcome.PENDING
     )
-    outcome_reason = models.CharField(_("结果原因代码"), max_length=40, blank=True)
+    outcome_reason = models.CharField(_("结果原因代码"), max_length=200, blank=True)
     outcome_detail = models.CharField(_("结果说明"), max_length=255, blank=True)
     customer = models.ForeignKey(
         Customer,
@@ -804,3 +804,95 @@ class LeadEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.action}"
+
+
+class ScoringRule(models.Model):
+    """One configurable rule of the lead score. The score is the capped sum of the rules that
+    apply, stored with its per-rule breakdown so that a lead can say why it has 72 points."""
+
+    class Kind(models.TextChoices):
+        CHANNEL_WEIGHT = "channel_weight", _("渠道质量（按渠道权重折算）")
+        HAS_NAME = "has_name", _("留有姓名")
+        HAS_CITY = "has_city", _("留有城市")
+        MODEL_NAMED = "model_named", _("指定意向车型")
+        DEALER_NAMED = "dealer_named", _("指定经销商")
+        CONSENT = "consent", _("同意经销商联系")
+        TIMEFRAME = "timeframe", _("购车时间")
+        REPEATED = "repeated", _("重复留资（每次）")
+
+    kind = models.CharField(_("规则类型"), max_length=20, choices=Kind.choices, unique=True)
+    points = models.PositiveSmallIntegerField(
+        _("分值"),
+        help_text=_("渠道质量：满分（按渠道权重0–100折算）；重复留资：每次加分；其余：满足即加分。"),
+    )
+    params = models.JSONField(
+        _("参数"),
+        default=dict,
+        blank=True,
+        help_text=_('购车时间按档位折算比例，如 {"2w": 1.0, "1m": 0.8}；重复留资可设 {"max_times": 3}。'),
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("评分规则")
+        verbose_name_plural = _("评分规则")
+        ordering = ["kind"]
+        constraints = [
+            models.CheckConstraint(name="scoringrule_points_0_100", condition=Q(points__lte=100)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}（{self.points}）"
+
+
+class Notification(models.Model):
+    """A message in a user's or a dealer's inbox (duplicate arrived, lead dispatched …)."""
+
+    class Kind(models.TextChoices):
+        DUPLICATE = "duplicate", _("重复留资")
+        REACTIVATED = "reactivated", _("线索激活")
+        DISPATCHED = "dispatched", _("新派发线索")
+        ASSIGNED = "assigned", _("新分配线索")
+        OTHER = "other", _("其他")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("接收人"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="lead_notifications",
+    )
+    dealer = models.ForeignKey(
+        "dealers.Dealer",
+        verbose_name=_("经销商"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    lead = models.ForeignKey(
+        Lead, verbose_name=_("线索"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices)
+    message = models.CharField(_("内容"), max_length=255)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_recipient"),
+            models.Index(fields=["dealer", "read_at"], name="notification_dealer"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="notification_has_addressee",
+                condition=Q(recipient__isnull=False) | Q(dealer__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.message

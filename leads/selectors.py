@@ -146,3 +146,33 @@ _ACTION_LABELS = {
     "customer_name": "修改客户姓名",
     "customer_city": "修改客户城市",
 }
+
+
+def raw_lead_status_for_channel(*, channel, external_id: str) -> dict | None:
+    """The status a channel may see of its own submission; nothing personal."""
+    raw = (
+        RawLead.objects.filter(channel=channel, external_id=external_id)
+        .select_related("lead")
+        .first()
+    )
+    if raw is None:
+        return None
+    lead = raw.lead
+    outcome = {
+        RawLead.Outcome.NEW: "created",
+        RawLead.Outcome.MERGED: "merged",
+        RawLead.Outcome.REACTIVATED: "merged",
+        RawLead.Outcome.INVALID: "invalid",
+    }.get(raw.outcome, raw.outcome)
+    return {
+        "external_id": raw.external_id,
+        "raw_lead_id": raw.pk,
+        "received_at": raw.received_at,
+        "outcome": outcome,
+        "reasons": [code for code in raw.outcome_reason.split(",") if code],
+        "lead_id": lead.pk if lead else None,
+        "status": lead.status if lead else None,
+        "status_label": lead.get_status_display() if lead else None,
+        "grade": lead.grade if lead else None,
+        "updated_at": lead.updated_at if lead else None,
+    }

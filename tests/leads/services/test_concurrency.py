@@ -40,3 +40,63 @@ def test_two_managers_assigning_one_lead_at_once_assign_it_once():
     assert lead.status == Status.ASSIGNED
     assert lead.events.filter(action="assign").count() == 1
     assert Lead.objects.filter(pk=lead.pk, advisor__isnull=False).count() == 1
+
+
+def _run_parallel(count, work):
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(i):
+        try:
+            barrier.wait()
+            work(i)
+        except BaseException as error:  # noqa: BLE001 - the test counts every failure
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_fifty_parallel_submissions_of_one_mobile_make_one_customer_and_one_lead():
+    from leads.models import Customer, RawLead
+    from leads.services.intake import lead_intake
+    from tests.factories import ChannelFactory, DealerFactory
+
+    channel, dealer = ChannelFactory(), DealerFactory()
+
+    errors = _run_parallel(
+        50,
+        lambda i: lead_intake(
+            channel=channel,
+            data={"external_id": f"P{i}", "mobile": "13812345678", "dealer_code": dealer.code},
+            source="api",
+        ),
+    )
+
+    assert errors == []
+    assert Customer.objects.filter(mobile="13812345678").count() == 1
+    assert Lead.objects.filter(customer__mobile="13812345678").count() == 1
+    assert RawLead.objects.filter(channel=channel).count() == 50
+    assert Lead.objects.get(customer__mobile="13812345678").duplicate_count == 49
+
+
+def test_parallel_replays_of_one_external_id_store_one_raw_lead():
+    from leads.models import RawLead
+    from leads.services.intake import lead_intake
+    from tests.factories import ChannelFactory
+
+    channel = ChannelFactory()
+    data = {"external_id": "SAME", "mobile": "13812340000"}
+
+    errors = _run_parallel(
+        10, lambda i: lead_intake(channel=channel, data=dict(data), source="api")
+    )
+
+    assert errors == []
+    assert RawLead.objects.filter(channel=channel).count() == 1
