@@ -37,6 +37,14 @@ def data(hq_admin):
     return lead
 
 
+INLINE_MANAGEMENT = {
+    "raw_leads-TOTAL_FORMS": "0",
+    "raw_leads-INITIAL_FORMS": "0",
+    "raw_leads-MIN_NUM_FORMS": "0",
+    "raw_leads-MAX_NUM_FORMS": "1000",
+}
+
+
 def _registered():
     return sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
 
@@ -114,7 +122,9 @@ def test_transition_button_calls_the_service_and_audits(client, hq_admin):
     client.force_login(hq_admin)
     url = reverse("admin:leads_lead_change", args=[lead.pk])
 
-    response = client.post(url, {"_fsm_transition_to": "send_to_cleansing"}, follow=True)
+    response = client.post(
+        url, {"_fsm_transition_to": "send_to_cleansing", **INLINE_MANAGEMENT}, follow=True
+    )
 
     lead.refresh_from_db()
     assert response.status_code == 200
@@ -142,7 +152,7 @@ def test_refused_transition_shows_a_chinese_message_and_changes_nothing(client, 
     client.force_login(hq_admin)
     url = reverse("admin:leads_lead_change", args=[lead.pk])
 
-    response = client.post(url, {"_fsm_transition_to": "dispatch"}, follow=True)
+    response = client.post(url, {"_fsm_transition_to": "dispatch", **INLINE_MANAGEMENT}, follow=True)
 
     lead.refresh_from_db()
     assert lead.status == Status.QUALIFIED

@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
 from unfold.admin import ModelAdmin
@@ -12,6 +12,7 @@ from unfold.decorators import display
 
 from config.errors import DomainError
 from leads import services
+from leads.admin.records import RawLeadInline
 from leads.admin.filters import (
     ChannelLevel1Filter,
     ChannelLevel2Filter,
@@ -141,6 +142,7 @@ class LeadAdmin(FSMAdminMixin, ModelAdmin):
         ),
     ]
     editable_fields = ("intended_model", "intent", "purchase_timeframe")
+    inlines = [RawLeadInline]
 
     def get_queryset(self, request):
         return lead_list_admin()
@@ -293,9 +295,18 @@ class LeadAdmin(FSMAdminMixin, ModelAdmin):
         rows = obj.score_breakdown or []
         if not rows:
             return "—"
+        lines = format_html_join(
+            "",
+            "<li>{}：<b>{}</b> {}</li>",
+            (
+                (row.get("rule", ""), row.get("points", 0), row.get("detail", ""))
+                for row in rows
+            ),
+        )
         return format_html(
-            "<br>".join("{}: {}" for _row in rows),
-            *[part for row in rows for part in (row.get("rule", ""), row.get("points", 0))],
+            '<ul class="score-breakdown">{}</ul><div>{}</div>',
+            lines,
+            _("合计 %(n)s 分") % {"n": obj.score},
         )
 
     @display(description=_("客户同意"))

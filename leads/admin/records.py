@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm_log.models import StateLog
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import RangeDateFilter
+from unfold.decorators import action
 
 from leads.models import (
     Customer,
@@ -12,10 +13,13 @@ from leads.models import (
     GradeCycle,
     Lead,
     LeadEvent,
+    Notification,
     RawLead,
+    ScoringRule,
     VehicleModel,
     VehicleSeries,
 )
+from leads.admin.entry import manual_entry_view
 from leads.selectors import customers_matching
 
 
@@ -93,6 +97,14 @@ class RawLeadAdmin(ReadOnlyAdmin):
     search_fields = ["=mobile", "=external_id"]
     show_full_result_count = False
     readonly_fields = [f.name for f in RawLead._meta.fields]
+    actions_list = ["enter_lead"]
+
+    @action(description=_("录入线索"), url_path="enter", icon="add_call", permissions=["enter"])
+    def enter_lead(self, request):
+        return manual_entry_view(self, request)
+
+    def has_enter_permission(self, request):
+        return request.user.has_perm("leads.change_lead")
 
 
 @admin.register(FollowUp)
@@ -184,3 +196,42 @@ class VehicleModelAdmin(ModelAdmin):
     list_filter = ["series", "is_active"]
     list_select_related = ["series"]
     search_fields = ["code", "name"]
+
+
+class RawLeadInline(TabularInline):
+    """All the raw leads behind a lead, as received."""
+
+    model = RawLead
+    fields = ["received_at", "channel", "source", "external_id", "outcome", "outcome_detail"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = _("原始线索")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("channel")
+
+
+@admin.register(ScoringRule)
+class ScoringRuleAdmin(ModelAdmin):
+    list_display = ["kind", "points", "params", "is_active"]
+    list_editable = ["points", "is_active"]
+    ordering = ["kind"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # switch a rule off instead
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "recipient", "dealer", "lead", "message", "read_at"]
+    list_filter = ["kind", ("created_at", RangeDateFilter)]
+    list_filter_submit = True
+    list_select_related = ["recipient", "dealer", "lead"]
+    search_fields = ["=lead__id", "message"]
+    readonly_fields = [f.name for f in Notification._meta.fields]
+    show_full_result_count = False
