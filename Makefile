@@ -48,7 +48,7 @@ fmt: install
 	$(PY) -m ruff check --fix .
 
 bench: install
-	$(PY) manage.py bench
+	$(PY) manage.py bench --out bench.json
 
 diagrams: install
 	$(PY) manage.py fsm_diagrams

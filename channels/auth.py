@@ -84,5 +84,7 @@ class ChannelTokenScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "渠道令牌：`Authorization: Token <令牌>`（python manage.py channel_token CODE）",
+            "description": (
+                "渠道令牌：`Authorization: Token <令牌>`（python manage.py channel_token CODE）"
+            ),
         }

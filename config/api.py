@@ -32,8 +32,9 @@ class ErrorSerializer(serializers.Serializer):
     class _Error(serializers.Serializer):
         code = serializers.CharField()
         message = serializers.CharField()
-        fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
-                                       required=False)
+        fields = serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()), required=False
+        )
 
     error = _Error()
 

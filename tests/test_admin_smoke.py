@@ -152,7 +152,9 @@ def test_refused_transition_shows_a_chinese_message_and_changes_nothing(client, 
     client.force_login(hq_admin)
     url = reverse("admin:leads_lead_change", args=[lead.pk])
 
-    response = client.post(url, {"_fsm_transition_to": "dispatch", **INLINE_MANAGEMENT}, follow=True)
+    response = client.post(
+        url, {"_fsm_transition_to": "dispatch", **INLINE_MANAGEMENT}, follow=True
+    )
 
     lead.refresh_from_db()
     assert lead.status == Status.QUALIFIED

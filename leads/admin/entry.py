@@ -107,8 +107,10 @@ def manual_entry_view(model_admin, request):
 
 def _entry_message(result) -> str:
     outcome = {"created": _("已新建线索"), "merged": _("已合并到已有线索"), "invalid": _("无效")}
-    text = f"{outcome[result.outcome]} #{result.lead_id}" if result.lead_id else str(
-        outcome[result.outcome]
+    text = (
+        f"{outcome[result.outcome]} #{result.lead_id}"
+        if result.lead_id
+        else str(outcome[result.outcome])
     )
     if result.messages:
         text = f"{text}：{'；'.join(result.messages)}"

@@ -12,7 +12,6 @@ from unfold.decorators import display
 
 from config.errors import DomainError
 from leads import services
-from leads.admin.records import RawLeadInline
 from leads.admin.filters import (
     ChannelLevel1Filter,
     ChannelLevel2Filter,
@@ -20,6 +19,7 @@ from leads.admin.filters import (
     FlagFilter,
     RegionFilter,
 )
+from leads.admin.records import RawLeadInline
 from leads.models import Lead, Status
 from leads.selectors import lead_list_admin, lead_timeline, leads_matching
 
@@ -298,10 +298,7 @@ class LeadAdmin(FSMAdminMixin, ModelAdmin):
         lines = format_html_join(
             "",
             "<li>{}：<b>{}</b> {}</li>",
-            (
-                (row.get("rule", ""), row.get("points", 0), row.get("detail", ""))
-                for row in rows
-            ),
+            ((row.get("rule", ""), row.get("points", 0), row.get("detail", "")) for row in rows),
         )
         return format_html(
             '<ul class="score-breakdown">{}</ul><div>{}</div>',

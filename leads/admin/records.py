@@ -7,6 +7,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import RangeDateFilter
 from unfold.decorators import action
 
+from leads.admin.entry import manual_entry_view
 from leads.models import (
     Customer,
     FollowUp,
@@ -19,7 +20,6 @@ from leads.models import (
     VehicleModel,
     VehicleSeries,
 )
-from leads.admin.entry import manual_entry_view
 from leads.selectors import customers_matching
 
 

@@ -35,7 +35,9 @@ class IntakeResultSerializer(serializers.Serializer):
 
 class BatchInputSerializer(serializers.Serializer):
     leads = serializers.ListField(
-        child=serializers.DictField(), min_length=1, max_length=MAX_BATCH,
+        child=serializers.DictField(),
+        min_length=1,
+        max_length=MAX_BATCH,
         help_text=_("最多 500 条"),
     )
 

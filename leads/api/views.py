@@ -17,9 +17,8 @@ from leads.api.serializers import (
     LeadStatusSerializer,
 )
 from leads.models import RawLead
-from leads.scoring import active_rules
 from leads.selectors import raw_lead_status_for_channel
-from leads.services.intake import IntakeResult, lead_intake
+from leads.services.intake import IntakeLookups, IntakeResult, lead_intake
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description=_("请求数据不合法（字段错误）")),
@@ -82,7 +81,7 @@ class LeadIntakeBatchApi(ChannelApi):
     def post(self, request):
         batch = BatchInputSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
-        channel, rules = request.user.channel, active_rules()
+        channel, lookups = request.user.channel, IntakeLookups()
         results, counts = [], {"created": 0, "merged": 0, "invalid": 0, "rejected": 0}
         for index, item in enumerate(batch.validated_data["leads"]):
             one = LeadIntakeInputSerializer(data=item)
@@ -91,8 +90,9 @@ class LeadIntakeBatchApi(ChannelApi):
                 counts["rejected"] += 1
                 continue
             try:
-                result = lead_intake(channel=channel, data=dict(item), source=RawLead.Source.API,
-                                     rules=rules)
+                result = lead_intake(
+                    channel=channel, data=dict(item), source=RawLead.Source.API, lookups=lookups
+                )
             except DomainError as error:
                 response = api_exception_handler(error, {})
                 results.append({"index": index, "status": response.status_code, **response.data})

@@ -1,5 +1,7 @@
 """The audit trail: every service that changes a lead writes one LeadEvent through here."""
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -7,6 +9,54 @@ from django.utils import timezone
 from django_fsm_log.models import StateLog
 
 from leads.models import Lead, LeadEvent
+
+# When set, audit rows are collected and written in one INSERT per table at the end of the
+# operation (bulk paths such as intake); otherwise each row is written at once.
+_pending: ContextVar[list | None] = ContextVar("lead_audit_pending", default=None)
+
+
+@contextmanager
+def audit_batched():
+    """Collect the audit rows written inside the block; write them with two bulk INSERTs."""
+    token = _pending.set([])
+    try:
+        yield
+        audit_flush()
+    finally:
+        _pending.reset(token)
+
+
+def audit_flush() -> None:
+    pending = _pending.get()
+    if not pending:
+        return
+    events = [row for row, _lead in pending if isinstance(row, LeadEvent)]
+    logs = []
+    for row, lead in pending:
+        if isinstance(row, StateLog):
+            row.object_id = lead.pk
+            logs.append(row)
+    pending.clear()
+    LeadEvent.objects.bulk_create(events)
+    StateLog.objects.bulk_create(logs)
+
+
+def audit_discard(lead: Lead) -> None:
+    """Drop the collected rows of a lead that was not saved after all."""
+    pending = _pending.get()
+    if pending:
+        pending[:] = [(row, owner) for row, owner in pending if owner is not lead]
+
+
+def _write(row, lead):
+    pending = _pending.get()
+    if pending is None:
+        if isinstance(row, StateLog):
+            row.object_id = lead.pk
+        row.save(force_insert=True)
+    else:
+        pending.append((row, lead))
+    return row
 
 
 def lead_event_record(
@@ -25,7 +75,7 @@ def lead_event_record(
     """Record who changed what on a lead, when, from what to what, and why."""
     if not actor_label:
         actor_label = _actor_label(actor)
-    return LeadEvent.objects.create(
+    event = LeadEvent(
         lead=lead,
         kind=kind,
         action=action,
@@ -37,22 +87,23 @@ def lead_event_record(
         data=data or {},
         created_at=at or timezone.now(),
     )
+    return _write(event, lead)
 
 
 def lead_state_log_record(
     *, lead: Lead, transition: str, source: str, target: str, actor=None, reason: str = "", at=None
 ) -> StateLog:
     """The django-fsm-log row of one transition (the FSM audit), written by the service."""
-    return StateLog.objects.create(
+    log = StateLog(
         timestamp=at or timezone.now(),
         by=actor if getattr(actor, "pk", None) else None,
         source_state=source,
         state=target,
         transition=transition,
         content_type=ContentType.objects.get_for_model(Lead),
-        object_id=lead.pk,
         description=reason or None,
     )
+    return _write(log, lead)
 
 
 def _actor_label(actor) -> str:

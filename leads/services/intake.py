@@ -8,14 +8,14 @@ received is lost, invalid submissions included.
 import logging
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from channels.models import Channel
 from config.errors import ConflictError, ValidationFailed
-from dealers.models import Dealer
+from dealers.models import Advisor, Dealer
 from leads.models import (
     REACTIVATABLE_STATUSES,
     Customer,
@@ -31,7 +31,7 @@ from leads.models import (
 from leads.notifications import notification_send
 from leads.phone import normalise_mobile
 from leads.scoring import ScoreInput, active_rules, score
-from leads.services.audit import lead_event_record
+from leads.services.audit import audit_batched, audit_discard, lead_event_record
 from leads.services.transitions import changed_fields, run_transition, save_changes, snapshot
 
 logger = logging.getLogger(__name__)
@@ -117,6 +117,25 @@ def _result_of(raw: RawLead, *, replayed: bool = False) -> IntakeResult:
     )
 
 
+class IntakeLookups:
+    """Dealers, models and scoring rules, loaded once per batch instead of once per lead."""
+
+    def __init__(self, rules: list[ScoringRule] | None = None):
+        self.rules = active_rules() if rules is None else rules
+        self._dealers: dict[str, Dealer | None] = {}
+        self._models: dict[str, VehicleModel | None] = {}
+
+    def dealer(self, code: str) -> Dealer | None:
+        if code not in self._dealers:
+            self._dealers[code] = Dealer.objects.filter(code=code).first()
+        return self._dealers[code]
+
+    def model(self, code: str) -> VehicleModel | None:
+        if code not in self._models:
+            self._models[code] = VehicleModel.objects.filter(code=code).first()
+        return self._models[code]
+
+
 def lead_intake(
     *,
     channel: Channel,
@@ -125,12 +144,14 @@ def lead_intake(
     submitted_by=None,
     dealer: Dealer | None = None,
     rules: list[ScoringRule] | None = None,
+    lookups: IntakeLookups | None = None,
 ) -> IntakeResult:
     """Take one submission through the whole pipeline; see the module docstring.
 
     `data` is stored as received. `dealer` forces the dealer (a dealer entering its own
     walk-in customers: their consent is implied by the visit). With an `external_id`, the same
     submission again returns the first answer; a different body with that id is a conflict.
+    Batches pass one `lookups` so that dealers, models and rules are read once.
     """
     if not channel.receives_leads:
         raise ValidationFailed(
@@ -138,41 +159,43 @@ def lead_intake(
         )
     if not isinstance(data, dict):
         raise ValidationFailed(_("线索数据必须是一个对象。"))
-    rules = active_rules() if rules is None else rules
+    lookups = lookups or IntakeLookups(rules)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            with transaction.atomic():
+            with transaction.atomic(), audit_batched():
                 return _intake_once(
                     channel=channel,
                     data=data,
                     source=source,
                     submitted_by=submitted_by,
                     forced_dealer=dealer,
-                    rules=rules,
+                    lookups=lookups,
                 )
         except IntegrityError:
             # A concurrent submission created the same raw lead, customer or lead first; on
-            # the next attempt we find and merge into it.
+            # the next attempt we find it (replay) or merge into it.
             if attempt == MAX_ATTEMPTS:
                 raise
             logger.info("intake retry %s for channel %s", attempt, channel.code)
     raise AssertionError("unreachable")
 
 
-def _intake_once(*, channel, data, source, submitted_by, forced_dealer, rules) -> IntakeResult:
+def _intake_once(*, channel, data, source, submitted_by, forced_dealer, lookups) -> IntakeResult:
     external_id = _text(data, "external_id", 64) or None
     if external_id:
         previous = RawLead.objects.filter(channel=channel, external_id=external_id).first()
         if previous is not None:
             if previous.payload != data:
                 raise ConflictError(
-                    _("渠道线索ID %(id)s 已提交过且内容不同。"), code="external_id_conflict",
+                    _("渠道线索ID %(id)s 已提交过且内容不同。"),
+                    code="external_id_conflict",
                     id=external_id,
                 )
             return _result_of(previous, replayed=True)
 
     now = timezone.now()
-    raw = RawLead.objects.create(
+    # Built now, inserted last with its outcome, in this same transaction: all or nothing.
+    raw = RawLead(
         channel=channel,
         external_id=external_id,
         source=source,
@@ -192,7 +215,7 @@ def _intake_once(*, channel, data, source, submitted_by, forced_dealer, rules) -
     dealer, dealer_consent = forced_dealer, forced_dealer is not None
     dealer_code = _text(data, "dealer_code", 20)
     if dealer is None and dealer_code:
-        dealer = Dealer.objects.filter(code=dealer_code).first()
+        dealer = lookups.dealer(dealer_code)
         if dealer is None:
             reasons.append("dealer_unknown")
         elif dealer.status != Dealer.Status.ACTIVE:
@@ -203,7 +226,7 @@ def _intake_once(*, channel, data, source, submitted_by, forced_dealer, rules) -
     model = None
     model_code = _text(data, "model_code", 30)
     if model_code:
-        model = VehicleModel.objects.filter(code=model_code).first()
+        model = lookups.model(model_code)
         if model is None:
             reasons.append("model_unknown")
     timeframe = ""
@@ -215,42 +238,57 @@ def _intake_once(*, channel, data, source, submitted_by, forced_dealer, rules) -
 
     customer = _customer_for(mobile, data, now)
     raw.customer = customer
-    lead = (
-        Lead.objects.select_for_update()
-        .filter(customer=customer, dealer=dealer)
-        .first()
-        if dealer is not None
-        else Lead.objects.select_for_update().filter(customer=customer, dealer__isnull=True).first()
-    )
+    existing = Lead.objects.select_for_update().filter(customer=customer)
+    existing = existing.filter(dealer=dealer) if dealer else existing.filter(dealer__isnull=True)
+    lead = existing.first()
     facts = dict(model=model, timeframe=timeframe, consent=consent, dealer=dealer, now=now)
     if lead is None:
-        lead = _new_lead(raw, customer, channel, rules, reasons, **facts)
-        if lead is None:  # lost a race for the same customer and dealer: merge instead
-            lead = (
-                Lead.objects.select_for_update()
-                .filter(customer=customer, dealer=dealer)
-                .get()
-            )
-        else:
-            return _finish(raw, RawLead.Outcome.NEW, reasons, lead=lead)
-    outcome = _merge(lead, raw, channel, customer, rules, reasons, **facts)
-    return _finish(raw, outcome, reasons, lead=lead)
+        lead, created_event = _new_lead(raw, customer, channel, lookups.rules, reasons, **facts)
+        if lead is not None:
+            result = _finish(raw, RawLead.Outcome.NEW, reasons, lead=lead)
+            created_event.data["raw_lead_id"] = raw.pk
+            return result
+        # Lost a race for this customer and dealer: merge into the winner's lead.
+        lead = existing.get()
+    outcome, merged_event = _merge(lead, raw, channel, customer, lookups.rules, reasons, **facts)
+    result = _finish(raw, outcome, reasons, lead=lead)
+    merged_event.data["raw_lead_id"] = raw.pk
+    return result
+
+
+_CUSTOMER_INSERT = (
+    "INSERT INTO leads_customer (mobile, name, province, city, created_at, updated_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (mobile) DO NOTHING RETURNING id"
+)
 
 
 def _customer_for(mobile: str, data: dict, now) -> Customer:
     """The oneID: one customer per normalised mobile; blanks are filled, names never replaced."""
-    name, province, city = _text(data, "name", 50), _text(data, "province", 20), _text(data, "city", 30)
+    name = _text(data, "name", 50)
+    province, city = _text(data, "province", 20), _text(data, "city", 30)
     customer = Customer.objects.filter(mobile=mobile).first()
     if customer is None:
-        try:
-            with transaction.atomic():
-                return Customer.objects.create(
-                    mobile=mobile, name=name, province=province, city=city, created_at=now
-                )
-        except IntegrityError:
-            customer = Customer.objects.get(mobile=mobile)
-    fill = {k: v for k, v in (("name", name), ("province", province), ("city", city))
-            if v and not getattr(customer, k)}
+        # ON CONFLICT DO NOTHING: a concurrent first submission of this mobile does not abort
+        # our transaction; we read its row instead.
+        with connection.cursor() as cursor:
+            cursor.execute(_CUSTOMER_INSERT, [mobile, name, province, city, now, now])
+            row = cursor.fetchone()
+        if row:
+            return Customer(
+                pk=row[0],
+                mobile=mobile,
+                name=name,
+                province=province,
+                city=city,
+                created_at=now,
+                updated_at=now,
+            )
+        customer = Customer.objects.get(mobile=mobile)
+    fill = {
+        key: value
+        for key, value in (("name", name), ("province", province), ("city", city))
+        if value and not getattr(customer, key)
+    }
     if fill:
         for key, value in fill.items():
             setattr(customer, key, value)
@@ -271,7 +309,12 @@ def _score_facts(lead: Lead, customer: Customer, channel: Channel) -> ScoreInput
     )
 
 
+def _consent_note(channel: Channel) -> str:
+    return _("渠道提交时客户同意（%(channel)s）") % {"channel": channel.name}
+
+
 def _new_lead(raw, customer, channel, rules, reasons, *, model, timeframe, consent, dealer, now):
+    """Build the lead, route it in memory (its audit rows wait in the batch), insert it once."""
     lead = Lead(
         customer=customer,
         dealer=dealer,
@@ -283,23 +326,17 @@ def _new_lead(raw, customer, channel, rules, reasons, *, model, timeframe, conse
     )
     if consent:
         lead.consent_dealer, lead.consent_at = dealer, now
-        lead.consent_note = _("渠道提交时客户同意（%(channel)s）") % {"channel": channel.name}
+        lead.consent_note = _consent_note(channel)
     lead.score, lead.score_breakdown = score(_score_facts(lead, customer, channel), rules)
-    try:
-        with transaction.atomic():
-            lead.save(force_insert=True)
-    except IntegrityError:
-        return None
-    lead_event_record(
+    created = lead_event_record(
         lead=lead,
         kind=LeadEvent.Kind.CREATED,
         action="create",
         actor_label=channel.name,
         to_value=lead.status,
-        data={"raw_lead_id": raw.pk, "channel": channel.code, "score": lead.score},
+        data={"raw_lead_id": None, "channel": channel.code, "score": lead.score},
         at=now,
     )
-    before = snapshot(lead)
     if channel.needs_cleansing:
         route, why = "send_to_cleansing", "needs_cleansing"
     elif lead.has_dealer_consent():
@@ -310,8 +347,13 @@ def _new_lead(raw, customer, channel, rules, reasons, *, model, timeframe, conse
         reasons.append(why)
     params = {"at": now} if route == "qualify" else {"reason": reason_text(why)}
     run_transition(lead, route, actor=None, reason=reason_text(why) if why else "", params=params)
-    save_changes(lead, changed_fields(before, lead))
-    return lead
+    try:
+        with transaction.atomic():
+            lead.save(force_insert=True)
+    except IntegrityError:
+        audit_discard(lead)
+        return None, None
+    return lead, created
 
 
 def _merge(lead, raw, channel, customer, rules, reasons, *, model, timeframe, consent, dealer, now):
@@ -324,16 +366,16 @@ def _merge(lead, raw, channel, customer, rules, reasons, *, model, timeframe, co
         lead.purchase_timeframe = timeframe
     if consent and not lead.has_dealer_consent():
         lead.consent_dealer, lead.consent_at = dealer, now
-        lead.consent_note = _("渠道提交时客户同意（%(channel)s）") % {"channel": channel.name}
+        lead.consent_note = _consent_note(channel)
     reasons.append("duplicate")
-    lead_event_record(
+    merged = lead_event_record(
         lead=lead,
         kind=LeadEvent.Kind.MERGED,
         action="merge",
         actor_label=channel.name,
-        reason=_("%(channel)s 重复留资，第 %(n)s 次") % {"channel": channel.name,
-                                                        "n": lead.duplicate_count},
-        data={"raw_lead_id": raw.pk, "channel": channel.code},
+        reason=_("%(channel)s 重复留资，第 %(n)s 次")
+        % {"channel": channel.name, "n": lead.duplicate_count},
+        data={"raw_lead_id": None, "channel": channel.code},
         at=now,
     )
     outcome = RawLead.Outcome.MERGED
@@ -343,12 +385,13 @@ def _merge(lead, raw, channel, customer, rules, reasons, *, model, timeframe, co
         why = _("客户再次留资（%(channel)s）") % {"channel": channel.name}
         run_transition(lead, "reactivate", actor=None, kind=LeadEvent.Kind.REACTIVATED, reason=why)
         if lead.grade == Grade.F:
-            run_transition(lead, "grade_reactivated", actor=None, kind=LeadEvent.Kind.GRADE,
-                           reason=why)
+            run_transition(
+                lead, "grade_reactivated", actor=None, kind=LeadEvent.Kind.GRADE, reason=why
+            )
     lead.score, lead.score_breakdown = score(_score_facts(lead, customer, channel), rules)
     save_changes(lead, changed_fields(before, lead))
     _notify_owner(lead, outcome, channel)
-    return outcome
+    return outcome, merged
 
 
 def _notify_owner(lead: Lead, outcome: str, channel: Channel) -> None:
@@ -360,19 +403,18 @@ def _notify_owner(lead: Lead, outcome: str, channel: Channel) -> None:
         message = _("线索 #%(id)s 客户再次留资（%(channel)s），请及时跟进。")
     message = message % {"id": lead.pk, "channel": channel.name}
     if lead.advisor_id:
-        from dealers.models import Advisor
-
         user_id = Advisor.objects.filter(pk=lead.advisor_id).values_list("user_id", flat=True).get()
         notification_send(lead=lead, kind=kind, message=message, recipient_id=user_id)
     elif lead.dealer_id:
         notification_send(lead=lead, kind=kind, message=message, dealer_id=lead.dealer_id)
 
 
-def _finish(raw: RawLead, outcome: str, reasons: list[str], *, lead=None, detail="") -> IntakeResult:
+def _finish(
+    raw: RawLead, outcome: str, reasons: list[str], *, lead=None, detail=""
+) -> IntakeResult:
     raw.outcome = outcome
     raw.outcome_reason = ",".join(reasons)[:200]
     raw.outcome_detail = (detail or "；".join(reason_text(c) for c in reasons))[:255]
     raw.lead = lead
-    raw.save(update_fields=["outcome", "outcome_reason", "outcome_detail", "lead", "customer",
-                            "mobile"])
+    raw.save(force_insert=True)
     return _result_of(raw)

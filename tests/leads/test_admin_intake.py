@@ -16,8 +16,16 @@ def test_manual_entry_goes_through_intake_and_opens_the_new_lead(client, hq_admi
     url = reverse("admin:leads_rawlead_enter_lead")
 
     assert client.get(url).status_code == 200
-    response = client.post(url, {"channel": channel.pk, "mobile": "138 0000 7777", "name": "赵六",
-                                 "dealer": dealer.pk, "consent": "on"})
+    response = client.post(
+        url,
+        {
+            "channel": channel.pk,
+            "mobile": "138 0000 7777",
+            "name": "赵六",
+            "dealer": dealer.pk,
+            "consent": "on",
+        },
+    )
 
     lead = Lead.objects.get(customer__mobile="13800007777")
     raw = RawLead.objects.get(lead=lead)
@@ -68,8 +76,11 @@ def test_channel_action_rotates_token_and_shows_it_once(client, hq_admin):
 def test_lead_page_explains_its_score(client, hq_admin):
     from leads.services.intake import lead_intake
 
-    result = lead_intake(channel=ChannelFactory(score_weight=100), source="api",
-                         data={"mobile": "13800007778", "name": "孙七"})
+    result = lead_intake(
+        channel=ChannelFactory(score_weight=100),
+        source="api",
+        data={"mobile": "13800007778", "name": "孙七"},
+    )
     client.force_login(hq_admin)
 
     page = client.get(reverse("admin:leads_lead_change", args=[result.lead_id])).content.decode()

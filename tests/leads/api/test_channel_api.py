@@ -38,8 +38,10 @@ def _post(client, data, url="/api/v1/leads/"):
 def test_post_creates_lead_and_answers_201_with_ids_and_outcome(channel):
     dealer = DealerFactory()
 
-    response = _post(_client(channel), {"external_id": "E1", "mobile": "13800001234",
-                                        "dealer_code": dealer.code, "consent": True})
+    response = _post(
+        _client(channel),
+        {"external_id": "E1", "mobile": "13800001234", "dealer_code": dealer.code, "consent": True},
+    )
 
     assert response.status_code == 201
     body = response.json()
@@ -150,12 +152,14 @@ def test_throttled_channel_gets_429_with_a_clear_message(channel, settings):
 def test_batch_answers_each_item_in_order_and_bad_items_do_not_reject_others(channel):
     response = _post(
         _client(channel),
-        {"leads": [
-            {"external_id": "B1", "mobile": "13800002001"},
-            {"mobile": "13800002002"},
-            {"external_id": "B3", "mobile": "bad"},
-            {"external_id": "B4", "mobile": "13800002001"},
-        ]},
+        {
+            "leads": [
+                {"external_id": "B1", "mobile": "13800002001"},
+                {"mobile": "13800002002"},
+                {"external_id": "B3", "mobile": "bad"},
+                {"external_id": "B4", "mobile": "13800002001"},
+            ]
+        },
         url="/api/v1/leads/batch/",
     )
 
@@ -163,7 +167,10 @@ def test_batch_answers_each_item_in_order_and_bad_items_do_not_reject_others(cha
     assert response.status_code == 200
     assert [item["status"] for item in body["results"]] == [201, 400, 201, 201]
     assert [item.get("result", {}).get("outcome") for item in body["results"]] == [
-        "created", None, "invalid", "merged"
+        "created",
+        None,
+        "invalid",
+        "merged",
     ]
     assert (body["created"], body["merged"], body["invalid"], body["rejected"]) == (1, 1, 1, 1)
 

@@ -41,8 +41,10 @@ def test_mobile_in_any_common_format_finds_one_customer(given):
     assert Lead.objects.get(pk=result.lead_id).customer.mobile == "13800138000"
 
 
-@pytest.mark.parametrize(("given", "code"), [("", "missing_mobile"), ("12345", "invalid_mobile"),
-                                             ("01088886666", "invalid_mobile")])
+@pytest.mark.parametrize(
+    ("given", "code"),
+    [("", "missing_mobile"), ("12345", "invalid_mobile"), ("01088886666", "invalid_mobile")],
+)
 def test_unusable_mobile_is_stored_invalid_with_reason_and_fields_kept(given, code):
     result = _intake(mobile=given, name="张三", city="上海", external_id="B1")
 
@@ -86,8 +88,11 @@ def test_merge_notifies_the_owning_advisor():
 
 @pytest.mark.parametrize("closed", [Status.DEFEATED, Status.RELEASED])
 def test_merge_into_closed_dealer_lead_reactivates_it(closed):
-    lead = lead_at_dealer(closed, grade=Grade.F if closed == Status.DEFEATED else Grade.B,
-                          advisor=None if closed == Status.RELEASED else AdvisorFactory())
+    lead = lead_at_dealer(
+        closed,
+        grade=Grade.F if closed == Status.DEFEATED else Grade.B,
+        advisor=None if closed == Status.RELEASED else AdvisorFactory(),
+    )
     if closed == Status.RELEASED:
         Lead.objects.filter(pk=lead.pk).update(advisor=None)
 
@@ -111,8 +116,10 @@ def test_merge_into_invalid_hq_lead_reactivates_it_into_the_hq_queue():
     assert lead.status == Status.CLEANSING and "激" in lead.flags
 
 
-@pytest.mark.parametrize(("status", "code"), [(Dealer.Status.SUSPENDED, "dealer_suspended"),
-                                              (Dealer.Status.EXITED, "dealer_exited")])
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(Dealer.Status.SUSPENDED, "dealer_suspended"), (Dealer.Status.EXITED, "dealer_exited")],
+)
 def test_inactive_dealer_keeps_lead_at_hq_with_reason(status, code):
     dealer = DealerFactory(status=status)
 
@@ -132,8 +139,12 @@ def test_unknown_dealer_code_is_never_guessed():
 def test_channel_needing_cleansing_routes_to_cleansing_queue():
     dealer = DealerFactory()
 
-    result = _intake(ChannelFactory(needs_cleansing=True), mobile="13900006666",
-                     dealer_code=dealer.code, consent=True)
+    result = _intake(
+        ChannelFactory(needs_cleansing=True),
+        mobile="13900006666",
+        dealer_code=dealer.code,
+        consent=True,
+    )
 
     assert Lead.objects.get(pk=result.lead_id).status == Status.CLEANSING
     assert "needs_cleansing" in result.reasons
@@ -142,8 +153,12 @@ def test_channel_needing_cleansing_routes_to_cleansing_queue():
 def test_trusted_channel_with_dealer_and_consent_is_qualified_with_consent_recorded():
     dealer = DealerFactory()
 
-    result = _intake(ChannelFactory(needs_cleansing=False), mobile="13900007777",
-                     dealer_code=dealer.code, consent="true")
+    result = _intake(
+        ChannelFactory(needs_cleansing=False),
+        mobile="13900007777",
+        dealer_code=dealer.code,
+        consent="true",
+    )
 
     lead = Lead.objects.get(pk=result.lead_id)
     assert lead.status == Status.QUALIFIED and lead.consent_dealer == dealer
@@ -152,8 +167,9 @@ def test_trusted_channel_with_dealer_and_consent_is_qualified_with_consent_recor
 def test_trusted_channel_without_consent_goes_to_hq_queue():
     dealer = DealerFactory()
 
-    result = _intake(ChannelFactory(needs_cleansing=False), mobile="13900008888",
-                     dealer_code=dealer.code)
+    result = _intake(
+        ChannelFactory(needs_cleansing=False), mobile="13900008888", dealer_code=dealer.code
+    )
 
     assert Lead.objects.get(pk=result.lead_id).status == Status.CLEANSING
     assert "no_consent" in result.reasons
@@ -162,13 +178,23 @@ def test_trusted_channel_without_consent_goes_to_hq_queue():
 def test_score_is_stored_with_a_breakdown_that_adds_up():
     model = VehicleModelFactory()
 
-    result = _intake(ChannelFactory(score_weight=80), mobile="13900009999", name="李四",
-                     city="杭州", model_code=model.code, purchase_timeframe="两周内")
+    result = _intake(
+        ChannelFactory(score_weight=80),
+        mobile="13900009999",
+        name="李四",
+        city="杭州",
+        model_code=model.code,
+        purchase_timeframe="两周内",
+    )
 
     lead = Lead.objects.get(pk=result.lead_id)
     assert lead.score == sum(item["points"] for item in lead.score_breakdown)
     assert {item["kind"] for item in lead.score_breakdown} >= {
-        "channel_weight", "has_name", "has_city", "model_named", "timeframe"
+        "channel_weight",
+        "has_name",
+        "has_city",
+        "model_named",
+        "timeframe",
     }
     assert lead.purchase_timeframe == "2w" and lead.intended_model == model
 
@@ -189,7 +215,9 @@ def test_same_external_id_and_body_replays_the_first_answer():
     again = _intake(channel, mobile="13700002222", external_id="X9")
 
     assert (again.raw_lead_id, again.lead_id, again.outcome) == (
-        first.raw_lead_id, first.lead_id, first.outcome
+        first.raw_lead_id,
+        first.lead_id,
+        first.outcome,
     )
     assert again.replayed and RawLead.objects.count() == 1
 
