@@ -169,7 +169,7 @@ SPECTACULAR_SETTINGS = {
 # django-fsm-log would write its StateLog from inside the transition (a query in a transition).
 # The lead services write the same StateLog row themselves, after the transition, in their
 # transaction, with who and why: see leads/services/audit.py.
-DJANGO_FSM_LOG_IGNORED_MODELS = ["leads.models.Lead"]
+DJANGO_FSM_LOG_IGNORED_MODELS = ["leads.models.core.Lead"]
 
 UNFOLD = {
     "SITE_TITLE": _("线索中心"),

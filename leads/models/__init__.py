@@ -1,0 +1,25 @@
+"""The leads app's models, one module per concern; everything is importable from here."""
+
+from leads.models.core import *  # noqa: F403
+from leads.models.core import (  # noqa: F401  (names used across the project)
+    HQ_STATUSES,
+    OPEN_GRADES,
+    OWNED_STATUSES,
+    POOL_STATUSES,
+    REACTIVATABLE_STATUSES,
+    WORKING_STATUSES,
+    Customer,
+    FollowUp,
+    Grade,
+    GradeCycle,
+    Intent,
+    Lead,
+    LeadEvent,
+    Notification,
+    PurchaseTimeframe,
+    RawLead,
+    ScoringRule,
+    Status,
+    VehicleModel,
+    VehicleSeries,
+)
