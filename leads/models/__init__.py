@@ -1,5 +1,12 @@
 """The leads app's models, one module per concern; everything is importable from here."""
 
+from leads.models.cleansing import (  # noqa: F401
+    CallRecord,
+    CleansingPolicy,
+    InvalidReason,
+    NurtureTouch,
+    SupervisionSample,
+)
 from leads.models.core import *  # noqa: F403
 from leads.models.core import (  # noqa: F401  (names used across the project)
     HQ_STATUSES,

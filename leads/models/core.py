@@ -349,6 +349,19 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     defeated_at = models.DateTimeField(_("战败时间"), null=True, blank=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
+    # HQ cleansing: who is calling the lead now, until when, and how many calls went unanswered.
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("领取坐席"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    claim_expires_at = models.DateTimeField(_("领取到期"), null=True, blank=True)
+    call_attempts = models.PositiveSmallIntegerField(_("未接通次数"), default=0)
+    nurture_due_at = models.DateTimeField(_("下次培育时间"), null=True, blank=True, db_index=True)
+
     class Meta:
         verbose_name = _("线索")
         verbose_name_plural = _("线索")
@@ -367,6 +380,11 @@ class Lead(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["dealer", "status"], name="lead_dealer_status"),
             models.Index(fields=["advisor", "status"], name="lead_advisor_status"),
             models.Index(fields=["next_follow_up_at"], name="lead_next_follow_up"),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="cleansing"),
+                name="lead_cleansing_queue",
+            ),
         ]
         constraints = [
             # The uniqueness rule (唯一性): one lead per customer per dealer, and one at HQ.
@@ -395,6 +413,10 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                 condition=Q(advisor__isnull=True) | Q(dealer__isnull=False),
             ),
             models.CheckConstraint(name="lead_score_0_100", condition=Q(score__lte=100)),
+            models.CheckConstraint(
+                name="lead_claim_has_expiry",
+                condition=Q(claimed_by__isnull=True) | Q(claim_expires_at__isnull=False),
+            ),
             models.CheckConstraint(
                 name="lead_dispatched_after_created",
                 condition=Q(dispatched_at__isnull=True) | Q(dispatched_at__gte=F("created_at")),
