@@ -127,12 +127,7 @@ def lead_at_dealer(status=Status.DISPATCHED, *, dealer=None, advisor=None, **kwa
     if status in OWNED_STATUSES and advisor is None:
         advisor = AdvisorFactory(dealer=dealer)
     now = timezone.now()
-    return LeadFactory(
-        status=status,
-        dealer=dealer,
-        advisor=advisor,
-        consent_dealer=dealer,
-        consent_at=now - datetime.timedelta(hours=1),
-        dispatched_at=now - datetime.timedelta(minutes=30),
-        **kwargs,
-    )
+    kwargs.setdefault("consent_dealer", dealer)
+    kwargs.setdefault("consent_at", now - datetime.timedelta(hours=1))
+    kwargs.setdefault("dispatched_at", now - datetime.timedelta(minutes=30))
+    return LeadFactory(status=status, dealer=dealer, advisor=advisor, **kwargs)

@@ -476,6 +476,9 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     def qualify(self, *, at) -> None:
         self.qualified_at = at
         self.hq_reason = ""
+        self.nurture_due_at = None
+        self.claimed_by = None
+        self.claim_expires_at = None
 
     @transition(
         field=status,
@@ -487,6 +490,9 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     def invalidate(self, *, reason: str) -> None:
         self.invalid_reason = reason
         self.dispatch_at = None
+        self.nurture_due_at = None
+        self.claimed_by = None
+        self.claim_expires_at = None
 
     @transition(
         field=status,
@@ -497,16 +503,19 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     )
     def nurture(self) -> None:
         self.dispatch_at = None
+        self.claimed_by = None
+        self.claim_expires_at = None
 
     @transition(
         field=status,
         source=Status.NURTURING,
         target=Status.ARCHIVED,
         permission="leads.cleanse_lead",
-        custom={"label": _("培育失败归档"), "admin": True},
+        custom={"label": _("培育失败归档"), "admin": True, "form": "leads.admin.forms.ReasonForm"},
     )
-    def archive(self) -> None:
-        pass
+    def archive(self, *, reason: str = "") -> None:
+        self.hq_reason = reason
+        self.nurture_due_at = None
 
     @transition(
         field=status,

@@ -148,7 +148,9 @@ lead_invalidate = _single(
     "invalidate", "Mark a lead invalid; a reason is required.", needs_reason=True
 )
 lead_nurture = _single("nurture", "Send a low-intent lead to HQ nurturing.")
-lead_archive = _single("archive", "Archive a lead whose nurturing failed.")
+lead_archive = _single(
+    "archive", "Archive a lead whose nurturing failed; a reason is required.", needs_reason=True
+)
 lead_recall = _single("recall", "Take a lead back from its advisor into the dealer's pool.")
 lead_silence = _single("silence", "Silence a lead before release: nobody may act on it.")
 lead_unsilence = _single("unsilence", "Return a silenced lead to its advisor's stage.")

@@ -100,3 +100,33 @@ def test_parallel_replays_of_one_external_id_store_one_raw_lead():
 
     assert errors == []
     assert RawLead.objects.filter(channel=channel).count() == 1
+
+
+def test_agents_claiming_in_parallel_never_get_the_same_lead():
+    from leads.services.cleansing import lead_call_record, lead_claim_next
+    from tests.factories import LeadFactory, UserFactory
+
+    leads = [LeadFactory(status=Status.CLEANSING) for _ in range(40)]
+    from django.contrib.auth.models import Permission
+
+    agents = [UserFactory(is_staff=True) for _ in range(6)]
+    cleanse = Permission.objects.get(codename="cleanse_lead")
+    for agent in agents:
+        agent.user_permissions.add(cleanse)
+    handled: dict[int, list[int]] = {agent.pk: [] for agent in agents}
+
+    def work(i):
+        agent = agents[i]
+        while True:
+            lead = lead_claim_next(agent=agent)
+            if lead is None:
+                return
+            handled[agent.pk].append(lead.pk)
+            lead_call_record(lead_id=lead.pk, agent=agent, reached=True, intent="low")
+
+    errors = _run_parallel(len(agents), work)
+
+    everything = [pk for pks in handled.values() for pk in pks]
+    assert errors == []
+    assert sorted(everything) == sorted(lead.pk for lead in leads)
+    assert Lead.objects.filter(status=Status.CLEANSING).count() == 0
