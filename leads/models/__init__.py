@@ -3,8 +3,10 @@
 from leads.models.cleansing import (  # noqa: F401
     CallRecord,
     CleansingPolicy,
+    CleansingQueueLead,
     InvalidReason,
     NurtureTouch,
+    NurturingLead,
     SupervisionSample,
 )
 from leads.models.core import *  # noqa: F403

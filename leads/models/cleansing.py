@@ -185,3 +185,21 @@ class SupervisionSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.lead_id}"
+
+
+class CleansingQueueLead(Lead):
+    """The HQ cleansing queue (待清洗) as its own admin screen."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("待清洗线索")
+        verbose_name_plural = _("清洗队列")
+
+
+class NurturingLead(Lead):
+    """The HQ nurturing pool (培育) as its own admin screen."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("培育线索")
+        verbose_name_plural = _("培育池")
