@@ -13,8 +13,9 @@ logger = logging.getLogger("leads.nurture")
 SHORT_HORIZON = {PurchaseTimeframe.MONTHS_3, PurchaseTimeframe.MONTHS_6, Grade.B, Grade.C}
 
 
-def next_nurture_due(*, timeframe: str, grade: str, after: datetime,
-                     policy: CleansingPolicy) -> datetime:
+def next_nurture_due(
+    *, timeframe: str, grade: str, after: datetime, policy: CleansingPolicy
+) -> datetime:
     """Every two weeks for a purchase 2–6 months away, monthly for 6–12 months (SPEC.md)."""
     short = timeframe in SHORT_HORIZON or grade in SHORT_HORIZON
     days = policy.nurture_short_days if short else policy.nurture_long_days

@@ -176,3 +176,125 @@ def raw_lead_status_for_channel(*, channel, external_id: str) -> dict | None:
         "grade": lead.grade if lead else None,
         "updated_at": lead.updated_at if lead else None,
     }
+
+
+# --- the HQ cleansing desk ---
+
+
+def cleansing_queue() -> QuerySet[Lead]:
+    """The cleansing queue, oldest first, with what its list shows."""
+    from leads.models import Status
+
+    return (
+        Lead.objects.filter(status=Status.CLEANSING)
+        .select_related("customer", "channel__parent__parent", "claimed_by", "dealer")
+        .order_by("created_at", "id")
+    )
+
+
+def nurturing_pool() -> QuerySet[Lead]:
+    """Nurtured leads, the most overdue touch first, with the time of the last call."""
+    from django.db.models import F, Max
+
+    from leads.models import Status
+
+    return (
+        Lead.objects.filter(status=Status.NURTURING)
+        .select_related("customer", "channel__parent__parent", "intended_model")
+        .annotate(last_call_at=Max("calls__created_at"))
+        .order_by(F("nurture_due_at").asc(nulls_first=True), "created_at")
+    )
+
+
+def dealers_for_customer(customer: Customer):
+    """The dealers an agent offers: those of the customer's city, else of the province, else
+    all active dealers (the customer chooses; the system never picks one)."""
+    from dealers.models import Dealer
+
+    active = Dealer.objects.filter(status=Dealer.Status.ACTIVE).order_by("name")
+    if customer.city and active.filter(city=customer.city).exists():
+        return active.filter(city=customer.city)
+    if customer.province and active.filter(province=customer.province).exists():
+        return active.filter(province=customer.province)
+    return active
+
+
+def customer_history(lead: Lead) -> dict:
+    """Beside the call form: the customer's raw leads and their leads at other dealers."""
+    raw_leads = (
+        RawLead.objects.filter(customer_id=lead.customer_id)
+        .select_related("channel")
+        .order_by("-received_at")[:50]
+    )
+    others = (
+        Lead.objects.filter(customer_id=lead.customer_id)
+        .exclude(pk=lead.pk)
+        .select_related("dealer", "channel", "advisor")
+        .order_by("-created_at")
+    )
+    return {"raw_leads": list(raw_leads), "other_leads": list(others)}
+
+
+def cleansing_workload(day) -> dict:
+    """Per agent: calls and outcomes of the day; the queue's size and oldest age."""
+    from datetime import datetime, time, timedelta
+
+    from django.db.models import Count, Min, Q
+    from django.utils import timezone
+
+    from leads.models import CallRecord, Status
+
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    end = start + timedelta(days=1)
+    outcome = CallRecord.Outcome
+    agents = (
+        CallRecord.objects.filter(created_at__gte=start, created_at__lt=end)
+        .values("agent__username", "agent__first_name", "agent__last_name")
+        .annotate(
+            calls=Count("id"),
+            leads=Count("lead", distinct=True),
+            qualified=Count("id", filter=Q(outcome=outcome.QUALIFIED)),
+            merged=Count("id", filter=Q(outcome=outcome.MERGED)),
+            nurturing=Count("id", filter=Q(outcome=outcome.NURTURING)),
+            invalid=Count("id", filter=Q(outcome__in=[outcome.INVALID, outcome.UNREACHABLE])),
+            no_answer=Count("id", filter=Q(outcome=outcome.NO_ANSWER)),
+        )
+        .order_by("-calls")
+    )
+    queue = Lead.objects.filter(status=Status.CLEANSING).aggregate(
+        size=Count("id"), oldest=Min("created_at")
+    )
+    now = timezone.now()
+    nurture_due = Lead.objects.filter(status=Status.NURTURING, nurture_due_at__lte=now).count()
+    claimed = Lead.objects.filter(
+        status=Status.CLEANSING, claimed_by__isnull=False, claim_expires_at__gte=now
+    ).count()
+    return {
+        "agents": list(agents),
+        "queue_size": queue["size"],
+        "oldest_age": (now - queue["oldest"]) if queue["oldest"] else None,
+        "claimed": claimed,
+        "nurture_due": nurture_due,
+    }
+
+
+def supervision_summary(samples) -> list[dict]:
+    """Call-back results per dealer for the samples shown."""
+    from django.db.models import Count, Q
+
+    from leads.models import SupervisionSample
+
+    result = SupervisionSample.Result
+    return list(
+        samples.values("dealer__code", "dealer__name")
+        .annotate(
+            total=Count("id"),
+            pending=Count("id", filter=Q(result=result.PENDING)),
+            confirmed=Count("id", filter=Q(result=result.CONFIRMED)),
+            not_confirmed=Count("id", filter=Q(result=result.NOT_CONFIRMED)),
+            contacted=Count("id", filter=Q(result=result.CONTACTED)),
+            not_contacted=Count("id", filter=Q(result=result.NOT_CONTACTED)),
+            unreachable=Count("id", filter=Q(result=result.UNREACHABLE)),
+        )
+        .order_by("-not_confirmed", "-not_contacted", "dealer__code")
+    )

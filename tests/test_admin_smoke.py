@@ -4,6 +4,7 @@ the lead changelist has a fixed number of queries whatever the number of rows.""
 import pytest
 from django.contrib import admin
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from unfold.admin import ModelAdmin
@@ -31,6 +32,18 @@ def data(hq_admin):
         grade="A",
     )
     LeadFactory()
+    queued = LeadFactory(status=Status.CLEANSING)
+    from leads.services.cleansing import (
+        lead_call_record,
+        lead_nurture_touch_record,
+        supervision_samples_draw,
+    )
+
+    lead_call_record(lead_id=queued.pk, agent=hq_admin, reached=True, intent="low")
+    lead_nurture_touch_record(lead_id=queued.pk, agent=hq_admin, medium="sms", content="你好")
+    LeadFactory(status=Status.CLEANSING)
+    today = lead.dispatched_at.date()
+    supervision_samples_draw(kind="dispatched", period_start=today, period_end=today)
     from django_q.models import Schedule
 
     Schedule.objects.create(func="math.floor", args="1", name="demo")
@@ -66,10 +79,12 @@ def test_changelist_search_and_change_page_answer_200(client, hq_admin, data, mo
     assert client.get(changelist).status_code == 200
     if admin.site._registry[model].search_fields:
         assert client.get(changelist, {"q": "138"}).status_code == 200
-    obj = model._default_manager.order_by("pk").first()
+    request = RequestFactory().get(changelist)
+    request.user = hq_admin
+    obj = admin.site._registry[model].get_queryset(request).order_by("pk").first()
     if obj is not None:
         change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-        assert client.get(change).status_code == 200
+        assert client.get(change, follow=True).status_code == 200
 
 
 def test_admin_is_in_simplified_chinese(client, hq_admin, data):

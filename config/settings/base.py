@@ -183,6 +183,31 @@ UNFOLD = {
         "show_all_applications": True,
         "navigation": [
             {
+                "title": _("总部清洗"),
+                "items": [
+                    {
+                        "title": _("清洗队列"),
+                        "icon": "headset_mic",
+                        "link": reverse_lazy("admin:leads_cleansingqueuelead_changelist"),
+                    },
+                    {
+                        "title": _("培育池"),
+                        "icon": "spa",
+                        "link": reverse_lazy("admin:leads_nurturinglead_changelist"),
+                    },
+                    {
+                        "title": _("抽样监督"),
+                        "icon": "fact_check",
+                        "link": reverse_lazy("admin:leads_supervisionsample_changelist"),
+                    },
+                    {
+                        "title": _("外呼记录"),
+                        "icon": "call_log",
+                        "link": reverse_lazy("admin:leads_callrecord_changelist"),
+                    },
+                ],
+            },
+            {
                 "title": _("线索"),
                 "items": [
                     {

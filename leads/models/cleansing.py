@@ -12,9 +12,7 @@ from leads.models.core import Grade, Intent, Lead
 class CleansingPolicy(models.Model):
     """The tunable numbers of the cleansing desk (one row, edited by HQ in the admin)."""
 
-    max_unanswered_calls = models.PositiveSmallIntegerField(
-        _("未接通几次判为无法联系"), default=3
-    )
+    max_unanswered_calls = models.PositiveSmallIntegerField(_("未接通几次判为无法联系"), default=3)
     claim_minutes = models.PositiveSmallIntegerField(_("领取有效期（分钟）"), default=15)
     nurture_short_days = models.PositiveSmallIntegerField(
         _("培育周期：2–6个月意向（天）"), default=14
@@ -88,8 +86,12 @@ class CallRecord(models.Model):
         InvalidReason, verbose_name=_("无效原因"), on_delete=models.PROTECT, null=True, blank=True
     )
     dealer = models.ForeignKey(
-        "dealers.Dealer", verbose_name=_("确认经销商"), on_delete=models.PROTECT, null=True,
-        blank=True, related_name="+",
+        "dealers.Dealer",
+        verbose_name=_("确认经销商"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     consent = models.BooleanField(_("客户同意经销商联系"), default=False)
     outcome = models.CharField(_("结果"), max_length=14, choices=Outcome.choices)
@@ -165,8 +167,12 @@ class SupervisionSample(models.Model):
     notes = models.CharField(_("备注"), max_length=255, blank=True)
     drawn_at = models.DateTimeField(_("抽取时间"), default=timezone.now)
     checked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("回访人"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("回访人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     checked_at = models.DateTimeField(_("回访时间"), null=True, blank=True)
 

@@ -854,13 +854,17 @@ class ScoringRule(models.Model):
     kind = models.CharField(_("规则类型"), max_length=20, choices=Kind.choices, unique=True)
     points = models.PositiveSmallIntegerField(
         _("分值"),
-        help_text=_("渠道质量：满分（按渠道权重0–100折算）；重复留资：每次加分；其余：满足即加分。"),
+        help_text=_(
+            "渠道质量：满分（按渠道权重0–100折算）；重复留资：每次加分；其余：满足即加分。"
+        ),
     )
     params = models.JSONField(
         _("参数"),
         default=dict,
         blank=True,
-        help_text=_('购车时间按档位折算比例，如 {"2w": 1.0, "1m": 0.8}；重复留资可设 {"max_times": 3}。'),
+        help_text=_(
+            '购车时间按档位折算比例，如 {"2w": 1.0, "1m": 0.8}；重复留资可设 {"max_times": 3}。'
+        ),
     )
     is_active = models.BooleanField(_("启用"), default=True)
 

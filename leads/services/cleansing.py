@@ -92,9 +92,7 @@ def lead_claim_next(*, agent, channel_id: int | None = None, city: str = "") -> 
 
 def lead_claim_release(*, lead_id: int, agent) -> None:
     """Give a claimed lead back to the queue."""
-    Lead.objects.filter(pk=lead_id, claimed_by=agent).update(
-        claimed_by=None, claim_expires_at=None
-    )
+    Lead.objects.filter(pk=lead_id, claimed_by=agent).update(claimed_by=None, claim_expires_at=None)
 
 
 @dataclass
@@ -174,9 +172,10 @@ def lead_call_record(
             fields += run_transition(
                 lead, "invalidate", actor=agent, reason=reason.name, params={"reason": reason.name}
             )
-            outcome, message = CallRecord.Outcome.INVALID, _("线索已标记无效：%(r)s") % {
-                "r": reason.name
-            }
+            outcome, message = (
+                CallRecord.Outcome.INVALID,
+                _("线索已标记无效：%(r)s") % {"r": reason.name},
+            )
         elif intent == Intent.LOW or grade == Grade.N:
             if grade:
                 fields += _regrade(lead, grade, agent)
@@ -209,8 +208,12 @@ def lead_call_record(
                 lead.consent_dealer, lead.consent_at, lead.consent_by = dealer, now, agent
                 lead.consent_note = _("清洗外呼确认")
                 lead_event_record(
-                    lead=lead, kind=LeadEvent.Kind.CONSENT, action="confirm_dealer", actor=agent,
-                    to_value=dealer.code, reason=_("清洗外呼确认"),
+                    lead=lead,
+                    kind=LeadEvent.Kind.CONSENT,
+                    action="confirm_dealer",
+                    actor=agent,
+                    to_value=dealer.code,
+                    reason=_("清洗外呼确认"),
                     data={"dealer_id": dealer.pk, "dealer": dealer.name},
                 )
                 fields += run_transition(lead, "qualify", actor=agent, params={"at": now})
@@ -311,18 +314,18 @@ def _merge_hq_lead_into(source: Lead, target: Lead, *, agent, grade: str, now) -
     fields: list[str] = []
     if target.status in REACTIVATABLE_STATUSES:
         reason = _("清洗确认客户仍有意向")
-        fields += run_transition(target, "reactivate", actor=agent,
-                                 kind=LeadEvent.Kind.REACTIVATED, reason=reason)
+        fields += run_transition(
+            target, "reactivate", actor=agent, kind=LeadEvent.Kind.REACTIVATED, reason=reason
+        )
         if target.grade == Grade.F:
-            fields += run_transition(target, "grade_reactivated", actor=agent,
-                                     kind=LeadEvent.Kind.GRADE, reason=reason)
+            fields += run_transition(
+                target, "grade_reactivated", actor=agent, kind=LeadEvent.Kind.GRADE, reason=reason
+            )
     fields += _regrade(target, grade, agent) if target.grade not in (Grade.O,) else []
     for model in (RawLead, LeadEvent, CallRecord, NurtureTouch, Notification, FollowUp):
         model.objects.filter(lead=source).update(lead=target)
     lead_type = ContentType.objects.get_for_model(Lead)
-    StateLog.objects.filter(content_type=lead_type, object_id=source.pk).update(
-        object_id=target.pk
-    )
+    StateLog.objects.filter(content_type=lead_type, object_id=source.pk).update(object_id=target.pk)
     lead_event_record(
         lead=target,
         kind=LeadEvent.Kind.MERGED,
@@ -373,8 +376,14 @@ def lead_nurture_touch_record(*, lead_id: int, agent, medium: str, content: str)
         )
         lead.last_activity_at = now
         lead_event_record(
-            lead=lead, kind=LeadEvent.Kind.NOTE, action="nurture_touch", actor=agent,
-            to_value=medium, reason=content[:255], data={"touch_id": touch.pk}, at=now,
+            lead=lead,
+            kind=LeadEvent.Kind.NOTE,
+            action="nurture_touch",
+            actor=agent,
+            to_value=medium,
+            reason=content[:255],
+            data={"touch_id": touch.pk},
+            at=now,
         )
         save_changes(lead, changed_fields(before, lead))
         touch_id, lead_pk = touch.pk, lead.pk
@@ -410,8 +419,9 @@ def supervision_samples_draw(
     start = timezone.make_aware(datetime.combine(period_start, time.min))
     end = timezone.make_aware(datetime.combine(period_end + timedelta(days=1), time.min))
     field = "defeated_at" if kind == SupervisionSample.Kind.DEFEATED else "dispatched_at"
-    population = Lead.objects.filter(**{f"{field}__gte": start, f"{field}__lt": end},
-                                     dealer__isnull=False)
+    population = Lead.objects.filter(
+        **{f"{field}__gte": start, f"{field}__lt": end}, dealer__isnull=False
+    )
     if kind == SupervisionSample.Kind.DEFEATED:
         population = population.filter(status=Status.DEFEATED)
     drawn = SupervisionSample.objects.filter(kind=kind, period_start=period_start).values("lead_id")
@@ -419,8 +429,13 @@ def supervision_samples_draw(
     chosen = random.Random(seed).sample(candidates, min(size, len(candidates)))
     SupervisionSample.objects.bulk_create(
         [
-            SupervisionSample(kind=kind, period_start=period_start, period_end=period_end,
-                              lead_id=lead_id, dealer_id=dealer_id)
+            SupervisionSample(
+                kind=kind,
+                period_start=period_start,
+                period_end=period_end,
+                lead_id=lead_id,
+                dealer_id=dealer_id,
+            )
             for lead_id, dealer_id in chosen
         ],
         ignore_conflicts=True,
@@ -444,3 +459,15 @@ def supervision_sample_record(*, sample_id: int, result: str, notes: str = "", a
     sample.result, sample.notes = result, (notes or "")[:255]
     sample.checked_by, sample.checked_at = actor, timezone.now()
     sample.save(update_fields=["result", "notes", "checked_by", "checked_at"])
+
+
+def lead_claim(*, lead_id: int, agent) -> bool:
+    """Claim one given lead (an agent opened it from the list). False when another agent's
+    claim is still running."""
+    policy = CleansingPolicy.current()
+    now = timezone.now()
+    return bool(
+        Lead.objects.filter(pk=lead_id, status__in=WORKABLE)
+        .filter(_claim_free(now) | Q(claimed_by=agent))
+        .update(claimed_by=agent, claim_expires_at=now + timedelta(minutes=policy.claim_minutes))
+    )

@@ -135,8 +135,16 @@ def test_high_intent_with_dealer_and_consent_qualifies_with_consent_recorded(age
     lead = _queued()
     dealer = DealerFactory()
 
-    result = lead_call_record(lead_id=lead.pk, agent=agent, reached=True, intent="high",
-                              grade="H", dealer_id=dealer.pk, consent=True, name="周先生")
+    result = lead_call_record(
+        lead_id=lead.pk,
+        agent=agent,
+        reached=True,
+        intent="high",
+        grade="H",
+        dealer_id=dealer.pk,
+        consent=True,
+        name="周先生",
+    )
 
     lead.refresh_from_db()
     assert result.outcome == "qualified"
@@ -150,8 +158,15 @@ def test_high_intent_without_consent_is_refused(agent):
     lead = _queued()
 
     with pytest.raises(ValidationFailed) as error:
-        lead_call_record(lead_id=lead.pk, agent=agent, reached=True, intent="normal", grade="A",
-                         dealer_id=DealerFactory().pk, consent=False)
+        lead_call_record(
+            lead_id=lead.pk,
+            agent=agent,
+            reached=True,
+            intent="normal",
+            grade="A",
+            dealer_id=DealerFactory().pk,
+            consent=False,
+        )
 
     assert "同意" in str(error.value)
     lead.refresh_from_db()
@@ -183,8 +198,9 @@ def test_invalid_intent_needs_a_reason_from_the_list(agent):
         lead_call_record(lead_id=lead.pk, agent=agent, reached=True, intent="invalid")
 
     reason = InvalidReason.objects.get(code="peer")
-    lead_call_record(lead_id=lead.pk, agent=agent, reached=True, intent="invalid",
-                     invalid_reason_id=reason.pk)
+    lead_call_record(
+        lead_id=lead.pk, agent=agent, reached=True, intent="invalid", invalid_reason_id=reason.pk
+    )
 
     lead.refresh_from_db()
     assert lead.status == Status.INVALID and lead.invalid_reason == reason.name
@@ -192,11 +208,19 @@ def test_invalid_intent_needs_a_reason_from_the_list(agent):
 
 def test_confirming_a_dealer_where_the_customer_has_a_lead_merges_into_it(agent):
     existing = lead_at_dealer(Status.FOLLOWING)
-    hq = lead_intake(channel=ChannelFactory(), source="api",
-                     data={"mobile": existing.customer.mobile})
+    hq = lead_intake(
+        channel=ChannelFactory(), source="api", data={"mobile": existing.customer.mobile}
+    )
 
-    result = lead_call_record(lead_id=hq.lead_id, agent=agent, reached=True, intent="high",
-                              grade="A", dealer_id=existing.dealer_id, consent=True)
+    result = lead_call_record(
+        lead_id=hq.lead_id,
+        agent=agent,
+        reached=True,
+        intent="high",
+        grade="A",
+        dealer_id=existing.dealer_id,
+        consent=True,
+    )
 
     existing.refresh_from_db()
     assert result.outcome == "merged" and result.lead_id == existing.pk
@@ -208,11 +232,19 @@ def test_confirming_a_dealer_where_the_customer_has_a_lead_merges_into_it(agent)
 
 def test_confirming_a_dealer_with_a_defeated_lead_reactivates_it(agent):
     existing = lead_at_dealer(Status.DEFEATED, grade=Grade.F, defeat_reason="价格")
-    hq = lead_intake(channel=ChannelFactory(), source="api",
-                     data={"mobile": existing.customer.mobile})
+    hq = lead_intake(
+        channel=ChannelFactory(), source="api", data={"mobile": existing.customer.mobile}
+    )
 
-    lead_call_record(lead_id=hq.lead_id, agent=agent, reached=True, intent="high", grade="H",
-                     dealer_id=existing.dealer_id, consent=True)
+    lead_call_record(
+        lead_id=hq.lead_id,
+        agent=agent,
+        reached=True,
+        intent="high",
+        grade="H",
+        dealer_id=existing.dealer_id,
+        consent=True,
+    )
 
     existing.refresh_from_db()
     assert existing.status == Status.DISPATCHED and existing.is_reactivated
@@ -270,8 +302,15 @@ def test_nurture_cadence_is_two_weeks_for_a_3_month_horizon_and_monthly_beyond(a
 def test_nurtured_lead_regraded_with_dealer_and_consent_qualifies(agent):
     lead = LeadFactory(status=Status.NURTURING)
 
-    lead_call_record(lead_id=lead.pk, agent=agent, reached=True, intent="high", grade="B",
-                     dealer_id=DealerFactory().pk, consent=True)
+    lead_call_record(
+        lead_id=lead.pk,
+        agent=agent,
+        reached=True,
+        intent="high",
+        grade="B",
+        dealer_id=DealerFactory().pk,
+        consent=True,
+    )
 
     lead.refresh_from_db()
     assert lead.status == Status.QUALIFIED and lead.nurture_due_at is None
@@ -307,8 +346,9 @@ def test_sample_result_must_fit_the_sample_kind(agent):
 
     with pytest.raises(ValidationFailed):
         supervision_sample_record(sample_id=sample.pk, result="confirmed", actor=agent)
-    supervision_sample_record(sample_id=sample.pk, result="not_contacted", actor=agent,
-                              notes="客户称无人联系")
+    supervision_sample_record(
+        sample_id=sample.pk, result="not_contacted", actor=agent, notes="客户称无人联系"
+    )
 
     sample.refresh_from_db()
     assert (sample.result, sample.checked_by) == ("not_contacted", agent)
