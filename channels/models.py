@@ -33,6 +33,12 @@ class Channel(models.Model):
     score_weight = models.PositiveSmallIntegerField(
         _("质量权重"), default=50, help_text=_("0–100，线索评分中渠道质量的分值。")
     )
+    dispatch_threshold = models.PositiveSmallIntegerField(
+        _("派发分数线"),
+        null=True,
+        blank=True,
+        help_text=_("留空使用全局派发分数线。"),
+    )
     sort_order = models.PositiveIntegerField(_("排序"), default=0)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 

@@ -67,6 +67,7 @@ class DispatchWindow(models.Model):
         FRIDAY = 4, _("周五")
         SATURDAY = 5, _("周六")
         SUNDAY = 6, _("周日")
+        HOLIDAY = 7, _("法定节假日")
 
     dealer = models.ForeignKey(
         Dealer, verbose_name=_("经销商"), on_delete=models.CASCADE, related_name="windows"
@@ -86,7 +87,7 @@ class DispatchWindow(models.Model):
             models.CheckConstraint(
                 name="window_opens_before_closes", condition=Q(opens_at__lt=F("closes_at"))
             ),
-            models.CheckConstraint(name="window_weekday_0_6", condition=Q(weekday__lte=6)),
+            models.CheckConstraint(name="window_weekday_0_7", condition=Q(weekday__lte=7)),
         ]
 
     def __str__(self) -> str:
@@ -138,3 +139,58 @@ class Advisor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.get_role_display()}）"
+
+
+class WorkCalendarDay(models.Model):
+    """One day of China's work calendar: workday or not, with the holiday's name. Seeded from
+    chinesecalendar (调休 included) and editable by HQ; a year without rows is never guessed."""
+
+    date = models.DateField(_("日期"), unique=True)
+    is_workday = models.BooleanField(_("工作日"))
+    is_holiday = models.BooleanField(_("法定节假日"), default=False)
+    name = models.CharField(_("名称"), max_length=50, blank=True)
+    source = models.CharField(
+        _("来源"),
+        max_length=10,
+        choices=[("package", _("chinesecalendar")), ("manual", _("人工维护"))],
+        default="manual",
+    )
+
+    class Meta:
+        verbose_name = _("工作日历")
+        verbose_name_plural = _("工作日历")
+        ordering = ["date"]
+        constraints = [
+            models.CheckConstraint(
+                name="calendar_holiday_is_rest_day",
+                condition=Q(is_holiday=False) | Q(is_workday=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        kind = _("工作日") if self.is_workday else (self.name or _("休息日"))
+        return f"{self.date:%Y-%m-%d} {kind}"
+
+
+class DealerClosure(models.Model):
+    """Days a dealer does not take leads (renovation, inventory, local holiday …)."""
+
+    dealer = models.ForeignKey(
+        Dealer, verbose_name=_("经销商"), on_delete=models.CASCADE, related_name="closures"
+    )
+    start_date = models.DateField(_("开始日期"))
+    end_date = models.DateField(_("结束日期"))
+    reason = models.CharField(_("原因"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("经销商停业")
+        verbose_name_plural = _("经销商停业")
+        ordering = ["dealer", "start_date"]
+        constraints = [
+            models.CheckConstraint(
+                name="closure_dates_ordered", condition=Q(start_date__lte=F("end_date"))
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start_date}–{self.end_date} {self.reason}"

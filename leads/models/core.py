@@ -338,7 +338,9 @@ class Lead(ConcurrentTransitionMixin, models.Model):
 
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now, db_index=True)
     qualified_at = models.DateTimeField(_("合格时间"), null=True, blank=True)
-    dispatch_at = models.DateTimeField(_("计划派发时间"), null=True, blank=True, db_index=True)
+    dispatch_at = models.DateTimeField(_("计划派发时间"), null=True, blank=True)
+    eligible_at = models.DateTimeField(_("满足派发条件时间"), null=True, blank=True)
+    dispatch_latency_ms = models.PositiveIntegerField(_("派发延迟（毫秒）"), null=True, blank=True)
     dispatched_at = models.DateTimeField(_("派发时间"), null=True, blank=True, db_index=True)
     assigned_at = models.DateTimeField(_("分配时间"), null=True, blank=True)
     first_followed_at = models.DateTimeField(_("首次跟进时间"), null=True, blank=True)
@@ -384,6 +386,11 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                 fields=["created_at"],
                 condition=Q(status="cleansing"),
                 name="lead_cleansing_queue",
+            ),
+            models.Index(
+                fields=["dispatch_at"],
+                condition=Q(status="qualified", dispatch_at__isnull=False),
+                name="lead_dispatch_due",
             ),
         ]
         constraints = [
