@@ -10,6 +10,7 @@ from leads.models.cleansing import (  # noqa: F401
     SupervisionSample,
 )
 from leads.models.core import *  # noqa: F403
+from leads.models.dispatch import CustomerNotice, DispatchPolicy  # noqa: F401
 from leads.models.core import (  # noqa: F401  (names used across the project)
     HQ_STATUSES,
     OPEN_GRADES,
