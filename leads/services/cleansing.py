@@ -30,6 +30,7 @@ from leads.models import (
 )
 from leads.nurture import get_sender, next_nurture_due
 from leads.services.audit import lead_event_record
+from leads.services.dispatch import plan_dispatch
 from leads.services.edit import lead_update
 from leads.services.transitions import (
     changed_fields,
@@ -217,6 +218,7 @@ def lead_call_record(
                     data={"dealer_id": dealer.pk, "dealer": dealer.name},
                 )
                 fields += run_transition(lead, "qualify", actor=agent, params={"at": now})
+                plan_dispatch(lead, now=now)
                 outcome = CallRecord.Outcome.QUALIFIED
                 message = _("线索合格，确认经销商 %(dealer)s，等待派发。") % {"dealer": dealer.name}
         if target is lead:

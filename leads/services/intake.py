@@ -26,12 +26,14 @@ from leads.models import (
     PurchaseTimeframe,
     RawLead,
     ScoringRule,
+    Status,
     VehicleModel,
 )
 from leads.notifications import notification_send
 from leads.phone import normalise_mobile
 from leads.scoring import ScoreInput, active_rules, score
 from leads.services.audit import audit_batched, audit_discard, lead_event_record
+from leads.services.dispatch import plan_dispatch
 from leads.services.transitions import changed_fields, run_transition, save_changes, snapshot
 
 logger = logging.getLogger(__name__)
@@ -347,6 +349,8 @@ def _new_lead(raw, customer, channel, rules, reasons, *, model, timeframe, conse
         reasons.append(why)
     params = {"at": now} if route == "qualify" else {"reason": reason_text(why)}
     run_transition(lead, route, actor=None, reason=reason_text(why) if why else "", params=params)
+    if route == "qualify":
+        plan_dispatch(lead, now=now)
     try:
         with transaction.atomic():
             lead.save(force_insert=True)
@@ -389,6 +393,8 @@ def _merge(lead, raw, channel, customer, rules, reasons, *, model, timeframe, co
                 lead, "grade_reactivated", actor=None, kind=LeadEvent.Kind.GRADE, reason=why
             )
     lead.score, lead.score_breakdown = score(_score_facts(lead, customer, channel), rules)
+    if lead.status == Status.QUALIFIED:  # consent or score may have changed: plan again
+        plan_dispatch(lead, now=now)
     save_changes(lead, changed_fields(before, lead))
     _notify_owner(lead, outcome, channel)
     return outcome, merged

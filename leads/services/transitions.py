@@ -141,9 +141,22 @@ def _single(name: str, doc: str, *, stamp: str | None = None, needs_reason: bool
 
 
 lead_send_to_cleansing = _single("send_to_cleansing", "Put a new lead in the HQ cleansing queue.")
-lead_qualify = _single(
-    "qualify", "Qualify a lead: only with a dealer the customer agreed to.", stamp="at"
-)
+
+
+def lead_qualify(*, lead_id: int, actor=None, reason: str = "") -> Lead:
+    """Qualify a lead (only with a dealer the customer agreed to) and plan its dispatch."""
+    from leads.services.dispatch import plan_dispatch
+
+    with transaction.atomic():
+        lead = lead_lock(lead_id=lead_id)
+        now = timezone.now()
+        before = snapshot(lead)
+        run_transition(lead, "qualify", actor=actor, reason=reason, params={"at": now})
+        plan_dispatch(lead, now=now)
+        save_changes(lead, changed_fields(before, lead))
+    return lead
+
+
 lead_invalidate = _single(
     "invalidate", "Mark a lead invalid; a reason is required.", needs_reason=True
 )

@@ -7,7 +7,10 @@ from leads import services
 from leads.models import FollowUp, Status
 from tests.factories import AdvisorFactory, LeadFactory, UserFactory, lead_at_dealer
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture

@@ -6,7 +6,10 @@ from django.contrib.auth.models import Permission
 from leads.models import Lead, Status
 from tests.factories import CustomerFactory, DealerFactory, LeadFactory, UserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture

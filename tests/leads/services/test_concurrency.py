@@ -10,7 +10,12 @@ from leads import services
 from leads.models import Lead, Status
 from tests.factories import AdvisorFactory, lead_at_dealer
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: the flush after each test would otherwise wipe the data migrations
+# (work calendar, scoring rules, invalid reasons) for the tests that follow.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_two_managers_assigning_one_lead_at_once_assign_it_once():
@@ -130,3 +135,38 @@ def test_agents_claiming_in_parallel_never_get_the_same_lead():
     assert errors == []
     assert sorted(everything) == sorted(lead.pk for lead in leads)
     assert Lead.objects.filter(status=Status.CLEANSING).count() == 0
+
+
+def test_two_sweepers_in_parallel_dispatch_each_lead_exactly_once():
+    import datetime
+
+    from django.utils import timezone
+
+    from leads.models import LeadEvent
+    from leads.services.dispatch import leads_dispatch_due
+    from tests.factories import ChannelFactory, DealerFactory, LeadFactory
+
+    tz = timezone.get_current_timezone()
+    now = datetime.datetime(2026, 11, 25, 10, 0, tzinfo=tz)
+    channel = ChannelFactory(needs_cleansing=False)
+    dealers = [DealerFactory() for _ in range(5)]
+    for i in range(300):
+        dealer = dealers[i % 5]
+        LeadFactory(
+            status=Status.QUALIFIED,
+            dealer=dealer,
+            consent_dealer=dealer,
+            score=80,
+            channel=channel,
+            dispatch_at=now,
+            eligible_at=now,
+            created_at=now - datetime.timedelta(hours=1),
+        )
+    results: list[dict] = []
+
+    errors = _run_parallel(2, lambda i: results.append(leads_dispatch_due(now=now, batch=40)))
+
+    assert errors == []
+    assert sum(r["dispatched"] for r in results) == 300
+    assert Lead.objects.filter(status=Status.DISPATCHED).count() == 300
+    assert LeadEvent.objects.filter(action="dispatch").count() == 300
