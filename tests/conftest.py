@@ -14,6 +14,30 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+REFERENCE_DATA = [
+    ("leads.migrations.0002_default_grade_cycles", "create_cycles"),
+    ("leads.migrations.0004_default_scoring_rules", "create_rules"),
+    ("leads.migrations.0006_default_invalid_reasons", "create"),
+    ("dealers.migrations.0003_seed_work_calendar", "seed"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Transactional tests flush the database after each test, data migrations included; put
+    the reference data (grade cycles, scoring rules, invalid reasons, work calendar) back."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return
+    request.getfixturevalue("transactional_db")
+    from importlib import import_module
+
+    from django.apps import apps
+
+    for module, function in REFERENCE_DATA:
+        getattr(import_module(module), function)(apps, None)
+
+
 @pytest.fixture
 def dealer(db):
     return factories.DealerFactory()

@@ -9,7 +9,7 @@ from tests.factories import AdvisorFactory, LeadFactory, UserFactory, lead_at_de
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

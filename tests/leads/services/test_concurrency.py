@@ -10,11 +10,9 @@ from leads import services
 from leads.models import Lead, Status
 from tests.factories import AdvisorFactory, lead_at_dealer
 
-# serialized_rollback: the flush after each test would otherwise wipe the data migrations
-# (work calendar, scoring rules, invalid reasons) for the tests that follow.
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 
