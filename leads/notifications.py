@@ -32,11 +32,21 @@ def get_notifier():
 
 
 def notification_send(
-    *, lead, kind: str, message: str, recipient_id: int | None = None, dealer_id: int | None = None
+    *,
+    kind: str,
+    message: str,
+    lead=None,
+    lead_id: int | None = None,
+    recipient_id: int | None = None,
+    dealer_id: int | None = None,
 ) -> Notification:
     """Put a message in a user's or a dealer's inbox and hand it to the notifier after commit."""
     notification = Notification.objects.create(
-        lead=lead, kind=kind, message=message[:255], recipient_id=recipient_id, dealer_id=dealer_id
+        lead_id=lead_id if lead is None else lead.pk,
+        kind=kind,
+        message=message[:255],
+        recipient_id=recipient_id,
+        dealer_id=dealer_id,
     )
     transaction.on_commit(lambda: get_notifier().send(notification))
     return notification

@@ -152,7 +152,7 @@ def raw_lead_status_for_channel(*, channel, external_id: str) -> dict | None:
     """The status a channel may see of its own submission; nothing personal."""
     raw = (
         RawLead.objects.filter(channel=channel, external_id=external_id)
-        .select_related("lead")
+        .select_related("lead__dealer", "lead__channel")
         .first()
     )
     if raw is None:
@@ -175,6 +175,35 @@ def raw_lead_status_for_channel(*, channel, external_id: str) -> dict | None:
         "status_label": lead.get_status_display() if lead else None,
         "grade": lead.grade if lead else None,
         "updated_at": lead.updated_at if lead else None,
+        **_dispatch_status(lead),
+    }
+
+
+def _dispatch_status(lead: Lead | None) -> dict:
+    """Why the lead is not dispatched yet, and when it will go (no dealer name: the channel
+    learns the reasons, not who the customer chose)."""
+    from leads.models import HQ_STATUSES, Status
+    from leads.services.dispatch import dispatch_check
+
+    if (
+        lead is None
+        or lead.status not in HQ_STATUSES
+        or lead.status
+        in (
+            Status.INVALID,
+            Status.ARCHIVED,
+        )
+    ):
+        return {
+            "dispatched_at": lead.dispatched_at if lead else None,
+            "not_dispatched_because": [],
+            "dispatch_at": None,
+        }
+    check = dispatch_check(lead)
+    return {
+        "dispatched_at": None,
+        "not_dispatched_because": check.reasons(),
+        "dispatch_at": check.next_opening if check.waits_for_window else None,
     }
 
 

@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
+from unfold.decorators import action
 
-from dealers.models import Advisor, Dealer, DispatchWindow, Region
+from dealers.models import Advisor, Dealer, DealerClosure, DispatchWindow, Region
 
 
 @admin.register(Region)
@@ -25,13 +26,29 @@ class DispatchWindowInline(TabularInline):
     fields = ["weekday", "opens_at", "closes_at"]
 
 
+class DealerClosureInline(TabularInline):
+    model = DealerClosure
+    extra = 0
+    fields = ["start_date", "end_date", "reason"]
+
+
 @admin.register(Dealer)
 class DealerAdmin(ModelAdmin):
     list_display = ["code", "name", "region", "province", "city", "status", "advisor_count"]
     list_filter = ["status", "region", "province"]
     list_select_related = ["region"]
     search_fields = ["code", "name", "city"]
-    inlines = [DispatchWindowInline]
+    inlines = [DispatchWindowInline, DealerClosureInline]
+    actions_detail = ["exit_network"]
+
+    @action(description=_("经销商退网…"), url_path="exit", icon="logout", permissions=["exit"])
+    def exit_network(self, request, object_id):
+        from leads.admin.dispatch import dealer_exit_view
+
+        return dealer_exit_view(self, request, object_id)
+
+    def has_exit_permission(self, request, object_id=None):
+        return request.user.has_perm("leads.transfer_lead")
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(num_advisors=Count("advisors"))
@@ -39,6 +56,13 @@ class DealerAdmin(ModelAdmin):
     @admin.display(description=_("顾问数"), ordering="num_advisors")
     def advisor_count(self, obj):
         return obj.num_advisors
+
+
+@admin.register(DealerClosure)
+class DealerClosureAdmin(ModelAdmin):
+    list_display = ["dealer", "start_date", "end_date", "reason"]
+    list_select_related = ["dealer"]
+    search_fields = ["dealer__code", "dealer__name"]
 
 
 @admin.register(DispatchWindow)

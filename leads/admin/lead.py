@@ -12,6 +12,7 @@ from unfold.decorators import display
 
 from config.errors import DomainError
 from leads import services
+from leads.admin.dispatch import LeadDispatchAdminMixin
 from leads.admin.filters import (
     ChannelLevel1Filter,
     ChannelLevel2Filter,
@@ -52,7 +53,7 @@ TRANSITION_SERVICES = {
 
 
 @admin.register(Lead)
-class LeadAdmin(FSMAdminMixin, ModelAdmin):
+class LeadAdmin(LeadDispatchAdminMixin, FSMAdminMixin, ModelAdmin):
     fsm_fields = ["status", "grade"]
     change_form_template = "admin/leads/lead/change_form.html"
     fsm_transition_form_template = "admin/leads/lead/transition_form.html"
@@ -69,6 +70,7 @@ class LeadAdmin(FSMAdminMixin, ModelAdmin):
         "waiting_display",
         "created_display",
         "dispatched_display",
+        "dispatch_reason_display",
     ]
     list_display_links = ["id", "customer_display"]
     list_filter = [
@@ -116,6 +118,7 @@ class LeadAdmin(FSMAdminMixin, ModelAdmin):
                     "dealer",
                     "advisor",
                     "consent_display",
+                    "dispatch_check_display",
                     "hq_reason",
                     "invalid_reason",
                     "defeat_reason",
@@ -161,6 +164,7 @@ class LeadAdmin(FSMAdminMixin, ModelAdmin):
             "channel_path",
             "score_breakdown_display",
             "consent_display",
+            "dispatch_check_display",
         ]
 
     def has_add_permission(self, request):

@@ -57,6 +57,11 @@ class BatchOutputSerializer(serializers.Serializer):
     rejected = serializers.IntegerField()
 
 
+class DispatchReasonSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
 class LeadStatusSerializer(serializers.Serializer):
     """What a channel may know of its own lead: no personal data."""
 
@@ -70,3 +75,8 @@ class LeadStatusSerializer(serializers.Serializer):
     status_label = serializers.CharField(allow_null=True)
     grade = serializers.CharField(allow_null=True)
     updated_at = serializers.DateTimeField(allow_null=True)
+    dispatched_at = serializers.DateTimeField(allow_null=True)
+    dispatch_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("派发时段未开放时，预计派发时间")
+    )
+    not_dispatched_because = DispatchReasonSerializer(many=True)

@@ -13,10 +13,8 @@ from django.utils.translation import gettext as _
 from config.errors import ConflictError, InvalidTransition, NotFound, ValidationFailed
 from dealers.models import Dealer
 from leads.models import (
-    REACTIVATABLE_STATUSES,
     CallRecord,
     CleansingPolicy,
-    FollowUp,
     Grade,
     Intent,
     InvalidReason,
@@ -24,7 +22,6 @@ from leads.models import (
     LeadEvent,
     Notification,
     NurtureTouch,
-    RawLead,
     Status,
     SupervisionSample,
 )
@@ -32,6 +29,7 @@ from leads.nurture import get_sender, next_nurture_due
 from leads.services.audit import lead_event_record
 from leads.services.dispatch import plan_dispatch
 from leads.services.edit import lead_update
+from leads.services.merge import lead_merge_into
 from leads.services.transitions import (
     changed_fields,
     lead_lock,
@@ -302,43 +300,15 @@ def _regrade(lead: Lead, grade: str, agent) -> list[str]:
 def _merge_hq_lead_into(source: Lead, target: Lead, *, agent, grade: str, now) -> Lead:
     """The customer already has a lead at the confirmed dealer: the HQ lead's history moves
     into it and the HQ lead goes away (one lead per customer per dealer)."""
-    from django.contrib.contenttypes.models import ContentType
-    from django_fsm_log.models import StateLog
-
-    before = snapshot(target)
-    target.duplicate_count += 1 + source.duplicate_count
-    target.last_activity_at = now
-    if not target.has_dealer_consent():
-        target.consent_dealer, target.consent_at, target.consent_by = target.dealer, now, agent
-        target.consent_note = _("清洗外呼确认")
-    if target.intended_model_id is None and source.intended_model_id:
-        target.intended_model_id = source.intended_model_id
-    fields: list[str] = []
-    if target.status in REACTIVATABLE_STATUSES:
-        reason = _("清洗确认客户仍有意向")
-        fields += run_transition(
-            target, "reactivate", actor=agent, kind=LeadEvent.Kind.REACTIVATED, reason=reason
-        )
-        if target.grade == Grade.F:
-            fields += run_transition(
-                target, "grade_reactivated", actor=agent, kind=LeadEvent.Kind.GRADE, reason=reason
-            )
-    fields += _regrade(target, grade, agent) if target.grade not in (Grade.O,) else []
-    for model in (RawLead, LeadEvent, CallRecord, NurtureTouch, Notification, FollowUp):
-        model.objects.filter(lead=source).update(lead=target)
-    lead_type = ContentType.objects.get_for_model(Lead)
-    StateLog.objects.filter(content_type=lead_type, object_id=source.pk).update(object_id=target.pk)
-    lead_event_record(
-        lead=target,
-        kind=LeadEvent.Kind.MERGED,
-        action="merge",
+    lead_merge_into(
+        source,
+        target,
         actor=agent,
         reason=_("总部线索 #%(id)s 清洗确认经销商后合并") % {"id": source.pk},
-        data={"merged_lead_id": source.pk},
-        at=now,
+        now=now,
+        consent_note=_("清洗外呼确认"),
+        grade=grade,
     )
-    save_changes(target, fields + changed_fields(before, target))
-    source.delete()
     if target.advisor_id:
         from dealers.models import Advisor
         from leads.notifications import notification_send

@@ -1,0 +1,25 @@
+"""Declare the periodic tasks in code (update_or_create), never by hand in the admin."""
+
+from django.core.management.base import BaseCommand
+from django_q.models import Schedule
+
+SCHEDULES = [
+    {
+        "name": "leads-dispatch-sweep",
+        "func": "leads.tasks.leads_dispatch_sweep_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+        "repeats": -1,
+    },
+]
+
+
+class Command(BaseCommand):
+    help = "Create or update the django-q2 schedules the product needs."
+
+    def handle(self, *args, **options):
+        for spec in SCHEDULES:
+            spec = dict(spec)
+            name = spec.pop("name")
+            schedule, created = Schedule.objects.update_or_create(name=name, defaults=spec)
+            self.stdout.write(f"{'created' if created else 'updated'}: {name} ({schedule.func})")
