@@ -237,10 +237,18 @@ def _dispatch_ready(leads: list[Lead], now: datetime) -> None:
 
 
 def _bulk_save(leads: list[Lead], now: datetime) -> None:
+    """One UPDATE per distinct latency (a morning sweep: most leads share one), not a CASE per
+    row: the fields written are the same for all of them."""
+    by_latency: dict[int, list[int]] = {}
     for lead in leads:
         lead.updated_at = now
-    Lead.objects.bulk_update(
-        leads,
-        ["status", "dispatched_at", "dispatch_at", "dispatch_latency_ms", "updated_at"],
-        batch_size=500,
-    )
+        by_latency.setdefault(lead.dispatch_latency_ms, []).append(lead.pk)
+    for latency, ids in by_latency.items():
+        for start in range(0, len(ids), 1000):
+            Lead.objects.filter(pk__in=ids[start : start + 1000]).update(
+                status=Status.DISPATCHED,
+                dispatched_at=now,
+                dispatch_at=None,
+                dispatch_latency_ms=latency,
+                updated_at=now,
+            )

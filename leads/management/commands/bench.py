@@ -21,12 +21,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--out", default="bench.json")
         parser.add_argument("--inner", action="store_true", help="(internal) run the measures")
+        parser.add_argument(
+            "--only", default="", help="comma-separated groups: intake,api,dispatch (default: all)"
+        )
 
-    def handle(self, *args, out, inner, **options):
+    def handle(self, *args, out, inner, only, **options):
+        groups = {g.strip() for g in only.split(",") if g.strip()} or None
         if inner:
             from leads.bench import run, table
 
-            figures = run(Path(out))
+            figures = run(Path(out), only=groups)
             self.stdout.write(table(figures))
             self.stdout.write(f"\nwritten: {out}")
             return
@@ -51,7 +55,7 @@ class Command(BaseCommand):
         }
         try:
             code = subprocess.call(
-                [sys.executable, "manage.py", "bench", "--inner", "--out", out],
+                [sys.executable, "manage.py", "bench", "--inner", "--out", out, "--only", only],
                 cwd=settings.BASE_DIR,
                 env=env,
             )
