@@ -122,6 +122,9 @@ class Advisor(models.Model):
     hire_date = models.DateField(_("入职日期"))
     years_experience = models.PositiveSmallIntegerField(_("从业年限"), default=0)
     is_active = models.BooleanField(_("在职"), default=True, db_index=True)
+    tier = models.PositiveSmallIntegerField(
+        _("分配梯队"), default=1, help_text=_("梯队延时分配：先分给第1梯队，超时未跟进转第2梯队。")
+    )
 
     class Meta:
         verbose_name = _("销售顾问")
@@ -194,3 +197,67 @@ class DealerClosure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.start_date}–{self.end_date} {self.reason}"
+
+
+class AssignmentPolicy(models.Model):
+    """How a dealer assigns dispatched leads to its advisors; chosen by its manager."""
+
+    class Strategy(models.TextChoices):
+        MANUAL = "manual", _("手动分配（默认）")
+        ROUND_ROBIN = "round_robin", _("轮流分配")
+        FEWEST_OPEN = "fewest_open", _("在跟线索最少者优先")
+        GRADE_PRIORITY = "grade_priority", _("级别优先（H/A给转化率最高的顾问）")
+        POOL = "pool", _("公共池抢单")
+        TIERED = "tiered", _("梯队延时分配")
+
+    dealer = models.OneToOneField(
+        Dealer, verbose_name=_("经销商"), on_delete=models.CASCADE, related_name="assignment_policy"
+    )
+    strategy = models.CharField(
+        _("分配方式"), max_length=16, choices=Strategy.choices, default=Strategy.MANUAL
+    )
+    pool_daily_cap = models.PositiveSmallIntegerField(_("每人每日抢单上限"), default=10)
+    grab_follow_up_hours = models.PositiveSmallIntegerField(
+        _("抢单后须跟进时限（小时）"), default=4
+    )
+    grab_penalty = models.PositiveSmallIntegerField(
+        _("超时未跟进扣减次日上限"), default=3,
+        help_text=_("抢单后超时未跟进：线索回到公共池，该顾问24小时内的抢单上限减少此数。"),
+    )
+    tier_minutes = models.PositiveSmallIntegerField(_("第1梯队跟进时限（分钟）"), default=30)
+    last_advisor = models.ForeignKey(
+        "Advisor", verbose_name=_("上次轮到的顾问"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+",
+    )
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("分配策略")
+        verbose_name_plural = _("分配策略")
+
+    def __str__(self) -> str:
+        return f"{self.dealer} · {self.get_strategy_display()}"
+
+
+class PoolGrab(models.Model):
+    """An advisor grabbed a lead from the dealer's public pool (for caps and penalties)."""
+
+    advisor = models.ForeignKey(
+        Advisor, verbose_name=_("销售顾问"), on_delete=models.CASCADE, related_name="grabs"
+    )
+    lead = models.ForeignKey(
+        "leads.Lead", verbose_name=_("线索"), on_delete=models.CASCADE, related_name="grabs"
+    )
+    grabbed_at = models.DateTimeField(_("抢单时间"), db_index=True)
+    settled_at = models.DateTimeField(_("结清时间"), null=True, blank=True, db_index=True)
+    expired_at = models.DateTimeField(_("超时退回时间"), null=True, blank=True)
+    penalty = models.PositiveSmallIntegerField(_("扣减上限"), default=0)
+
+    class Meta:
+        verbose_name = _("抢单记录")
+        verbose_name_plural = _("抢单记录")
+        ordering = ["-grabbed_at"]
+        indexes = [models.Index(fields=["advisor", "grabbed_at"], name="grab_advisor_time")]
+
+    def __str__(self) -> str:
+        return f"{self.advisor} · #{self.lead_id}"

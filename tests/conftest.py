@@ -18,6 +18,7 @@ REFERENCE_DATA = [
     ("leads.migrations.0002_default_grade_cycles", "create_cycles"),
     ("leads.migrations.0004_default_scoring_rules", "create_rules"),
     ("leads.migrations.0006_default_invalid_reasons", "create"),
+    ("leads.migrations.0009_assignment_reason_defeat_reasons", "create_defeat_reasons"),
     ("dealers.migrations.0003_seed_work_calendar", "seed"),
 ]
 

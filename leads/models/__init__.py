@@ -4,13 +4,13 @@ from leads.models.cleansing import (  # noqa: F401
     CallRecord,
     CleansingPolicy,
     CleansingQueueLead,
+    DefeatReason,
     InvalidReason,
     NurtureTouch,
     NurturingLead,
     SupervisionSample,
 )
 from leads.models.core import *  # noqa: F403
-from leads.models.dispatch import CustomerNotice, DispatchPolicy  # noqa: F401
 from leads.models.core import (  # noqa: F401  (names used across the project)
     HQ_STATUSES,
     OPEN_GRADES,
@@ -33,3 +33,4 @@ from leads.models.core import (  # noqa: F401  (names used across the project)
     VehicleModel,
     VehicleSeries,
 )
+from leads.models.dispatch import CustomerNotice, DispatchPolicy  # noqa: F401

@@ -209,3 +209,20 @@ class NurturingLead(Lead):
         proxy = True
         verbose_name = _("培育线索")
         verbose_name_plural = _("培育池")
+
+
+class DefeatReason(models.Model):
+    """The list advisors choose a defeat reason from (价格, 已购竞品, 暂缓购车 …)."""
+
+    code = models.CharField(_("代码"), max_length=30, unique=True)
+    name = models.CharField(_("名称"), max_length=50)
+    is_active = models.BooleanField(_("启用"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("战败原因")
+        verbose_name_plural = _("战败原因")
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -363,6 +363,8 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     claim_expires_at = models.DateTimeField(_("领取到期"), null=True, blank=True)
     call_attempts = models.PositiveSmallIntegerField(_("未接通次数"), default=0)
     nurture_due_at = models.DateTimeField(_("下次培育时间"), null=True, blank=True, db_index=True)
+    assignment_reason = models.CharField(_("分配依据"), max_length=255, blank=True)
+    assignment_tier = models.PositiveSmallIntegerField(_("分配梯队"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("线索")

@@ -146,6 +146,16 @@ def enqueue_dispatch(lead_id: int | None) -> None:
         logger.exception("could not enqueue dispatch of lead %s", lead_id)
 
 
+def enqueue_auto_assign(lead_ids: list[int]) -> None:
+    """After dispatch, dealers with an automatic strategy assign the leads (a task)."""
+    from django_q.tasks import async_task
+
+    try:
+        async_task("leads.tasks.leads_auto_assign_task", lead_ids, task_name="auto-assign")
+    except Exception:  # the manager still sees them in the inbox
+        logger.exception("could not enqueue auto assignment of %s leads", len(lead_ids))
+
+
 def leads_dispatch_due(
     *, lead_ids: list[int] | None = None, now: datetime | None = None, batch: int | None = None
 ) -> dict:
@@ -222,6 +232,8 @@ def _dispatch_ready(leads: list[Lead], now: datetime) -> None:
             eligible = lead.eligible_at or now
             lead.dispatch_latency_ms = max(0, int((now - eligible).total_seconds() * 1000))
     _bulk_save(leads, now)
+    ids = [lead.pk for lead in leads]
+    transaction.on_commit(lambda: enqueue_auto_assign(ids))
     by_dealer: dict[int, list[Lead]] = {}
     for lead in leads:
         by_dealer.setdefault(lead.dealer_id, []).append(lead)

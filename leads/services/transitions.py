@@ -14,7 +14,7 @@ from django_fsm import can_proceed, has_transition_perm
 
 from config.errors import ConflictError, InvalidTransition, NotFound, ValidationFailed
 from dealers.models import Advisor, Dealer
-from leads.models import Grade, Lead, LeadEvent, Status
+from leads.models import OWNED_STATUSES, Grade, Lead, LeadEvent, Status
 from leads.services.audit import lead_event_record, lead_state_log_record
 
 
@@ -74,6 +74,7 @@ def run_transition(
     reason: str = "",
     data: dict | None = None,
     params: dict | None = None,
+    permission_checked: bool = False,
 ) -> list[str]:
     """Apply one transition to a locked lead: check state, permission and conditions, change
     the fields in memory, write the audit row. Returns the names of the changed fields."""
@@ -92,7 +93,7 @@ def run_transition(
         message = _CONDITION_MESSAGES.get(name) or _("不满足“%(action)s”的条件。")
         raise InvalidTransition(message, action=label)
     # has_transition_perm also re-checks state and conditions, so it comes after them.
-    if actor is not None and not has_transition_perm(method, actor):
+    if actor is not None and not permission_checked and not has_transition_perm(method, actor):
         raise PermissionRefused(_("您没有权限执行“%(action)s”。"), action=label)
     before = snapshot(lead)
     method(**(params or {}))
@@ -197,25 +198,48 @@ def lead_dispatch(*, lead_id: int, actor=None, reason: str = "") -> Lead:
     return lead
 
 
-def lead_assign(*, lead_id: int, advisor_id: int, actor=None, reason: str = "") -> Lead:
-    """Assign a lead waiting at its dealer to an active advisor of that same dealer."""
+def lead_assign(
+    *,
+    lead_id: int,
+    advisor_id: int,
+    actor=None,
+    reason: str = "",
+    why: str = "",
+    tier: int | None = None,
+    grabbed: bool = False,
+    permission_checked: bool = False,
+) -> Lead:
+    """Assign a lead waiting at its dealer to an active advisor of that same dealer; `why`
+    (shown on the lead) says why that advisor was chosen."""
     with transaction.atomic():
         lead = lead_lock(lead_id=lead_id)
+        if lead.advisor_id and lead.status in OWNED_STATUSES:
+            owner = Advisor.objects.filter(pk=lead.advisor_id).values_list("name", flat=True)
+            raise ConflictError(
+                _("线索 #%(id)s 已分配给 %(name)s。"), id=lead.pk, name=owner.first() or ""
+            )
         advisor = Advisor.objects.filter(pk=advisor_id).select_related("dealer").first()
         if advisor is None or advisor.dealer_id != lead.dealer_id:
             raise ValidationFailed(_("只能分配给本经销商的销售顾问。"))
         if not advisor.is_active:
             raise ValidationFailed(_("销售顾问 %(name)s 已离职，不能分配。"), name=advisor.name)
-        fields = run_transition(
+        before = snapshot(lead)
+        why = (why or reason or _("经理手动分配")).strip()
+        run_transition(
             lead,
             "assign",
             actor=actor,
             kind=LeadEvent.Kind.ASSIGNED,
-            reason=reason,
-            data={"advisor_id": advisor.pk, "advisor": advisor.name},
+            reason=why[:255],
+            data={"advisor_id": advisor.pk, "advisor": advisor.name, "tier": tier},
             params={"advisor": advisor, "at": timezone.now()},
+            permission_checked=permission_checked,
         )
-        save_changes(lead, fields)
+        lead.assignment_reason = why[:255]
+        lead.assignment_tier = tier
+        lead.is_grabbed = lead.is_grabbed or grabbed
+        lead.last_activity_at = timezone.now()
+        save_changes(lead, changed_fields(before, lead))
     return lead
 
 

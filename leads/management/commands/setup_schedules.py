@@ -11,6 +11,13 @@ SCHEDULES = [
         "minutes": 1,
         "repeats": -1,
     },
+    {
+        "name": "leads-assignment-timers",
+        "func": "leads.tasks.leads_assignment_timers_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+        "repeats": -1,
+    },
 ]
 
 

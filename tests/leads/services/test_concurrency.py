@@ -168,3 +168,28 @@ def test_two_sweepers_in_parallel_dispatch_each_lead_exactly_once():
     assert sum(r["dispatched"] for r in results) == 300
     assert Lead.objects.filter(status=Status.DISPATCHED).count() == 300
     assert LeadEvent.objects.filter(action="dispatch").count() == 300
+
+
+def test_advisors_grabbing_the_same_lead_exactly_one_gets_it_over_many_rounds():
+    from leads.services.assignment import assignment_policy_update, lead_grab
+    from tests.factories import AdvisorFactory, DealerFactory, lead_at_dealer
+
+    dealer = DealerFactory()
+    assignment_policy_update(dealer_id=dealer.pk, actor=None, strategy="pool", pool_daily_cap=50)
+    advisors = [AdvisorFactory(dealer=dealer) for _ in range(4)]
+    for _round in range(10):
+        lead = lead_at_dealer(Status.DISPATCHED, dealer=dealer)
+        outcomes: list[str] = []
+
+        def grab(i, lead=lead, outcomes=outcomes):
+            try:
+                lead_grab(lead_id=lead.pk, advisor=advisors[i])
+                outcomes.append("got")
+            except DomainError as error:
+                outcomes.append("told" if "手慢了" in str(error) else str(error))
+
+        errors = _run_parallel(len(advisors), grab)
+
+        assert errors == []
+        assert sorted(outcomes) == ["got", "told", "told", "told"]
+        assert Lead.objects.get(pk=lead.pk).advisor_id is not None
