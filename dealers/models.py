@@ -221,13 +221,18 @@ class AssignmentPolicy(models.Model):
         _("抢单后须跟进时限（小时）"), default=4
     )
     grab_penalty = models.PositiveSmallIntegerField(
-        _("超时未跟进扣减次日上限"), default=3,
+        _("超时未跟进扣减次日上限"),
+        default=3,
         help_text=_("抢单后超时未跟进：线索回到公共池，该顾问24小时内的抢单上限减少此数。"),
     )
     tier_minutes = models.PositiveSmallIntegerField(_("第1梯队跟进时限（分钟）"), default=30)
     last_advisor = models.ForeignKey(
-        "Advisor", verbose_name=_("上次轮到的顾问"), on_delete=models.SET_NULL, null=True,
-        blank=True, related_name="+",
+        "Advisor",
+        verbose_name=_("上次轮到的顾问"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 

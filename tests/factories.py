@@ -77,6 +77,7 @@ class DealerFactory(factory.django.DjangoModelFactory):
 class AdvisorFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Advisor
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     dealer = factory.SubFactory(DealerFactory)
@@ -84,6 +85,17 @@ class AdvisorFactory(factory.django.DjangoModelFactory):
     role = Advisor.Role.ADVISOR
     hire_date = datetime.date(2022, 3, 1)
     years_experience = 3
+
+    @factory.post_generation
+    def role_group(obj, create, extracted, **kwargs):
+        """Dealer staff hold their role's permissions through its group, as in production."""
+        if not create:
+            return
+        from leads.services.roles import ROLE_ADVISOR, ROLE_DEALER_MANAGER, roles_ensure
+
+        groups = roles_ensure()
+        name = ROLE_ADVISOR if obj.role == Advisor.Role.ADVISOR else ROLE_DEALER_MANAGER
+        obj.user.groups.add(groups[name])
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):

@@ -8,7 +8,14 @@ from leads.models import Intent, LeadEvent, PurchaseTimeframe, VehicleModel
 from leads.services.audit import lead_event_record
 from leads.services.transitions import lead_lock, save_changes
 
-EDITABLE = ("intended_model_id", "purchase_timeframe", "intent", "customer_name", "customer_city")
+EDITABLE = (
+    "intended_model_id",
+    "purchase_timeframe",
+    "intent",
+    "customer_name",
+    "customer_city",
+    "customer_mobile",
+)
 
 
 def lead_update(*, lead_id: int, changes: dict, actor=None, reason: str = ""):
@@ -45,6 +52,9 @@ def lead_update(*, lead_id: int, changes: dict, actor=None, reason: str = ""):
                 if value and value not in Intent.values:
                     raise ValidationFailed(_("意向程度不合法。"))
                 old, lead.intent, target = lead.intent, value or "", lead_fields
+            elif name == "customer_mobile":
+                value = _checked_mobile(value, customer)
+                old, customer.mobile, target = customer.mobile, value, customer_fields
             else:
                 attr = name.removeprefix("customer_")
                 value = (value or "").strip()
@@ -68,3 +78,17 @@ def lead_update(*, lead_id: int, changes: dict, actor=None, reason: str = ""):
         if customer_fields:
             customer.save(update_fields=[*customer_fields, "updated_at"])
     return lead
+
+
+def _checked_mobile(value, customer) -> str:
+    """A corrected mobile must be a real mainland mobile and not another customer's (merging
+    two customers is HQ's decision, not a side effect of a correction)."""
+    from leads.models import Customer
+    from leads.phone import normalise_mobile
+
+    mobile = normalise_mobile(value)
+    if not mobile:
+        raise ValidationFailed(_("手机号不是有效的中国大陆手机号。"))
+    if Customer.objects.filter(mobile=mobile).exclude(pk=customer.pk).exists():
+        raise ValidationFailed(_("该手机号已属于另一位客户，请联系总部合并。"))
+    return mobile
