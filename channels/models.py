@@ -39,6 +39,15 @@ class Channel(models.Model):
         blank=True,
         help_text=_("留空使用全局派发分数线。"),
     )
+    owner_advisor = models.ForeignKey(
+        "dealers.Advisor",
+        verbose_name=_("专属顾问"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="own_channels",
+        help_text=_("顾问自己的渠道（如微信名片）：经此渠道回来的客户定向分配给该顾问。"),
+    )
     sort_order = models.PositiveIntegerField(_("排序"), default=0)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 

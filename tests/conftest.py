@@ -19,6 +19,7 @@ REFERENCE_DATA = [
     ("leads.migrations.0004_default_scoring_rules", "create_rules"),
     ("leads.migrations.0006_default_invalid_reasons", "create"),
     ("leads.migrations.0009_assignment_reason_defeat_reasons", "create_defeat_reasons"),
+    ("leads.migrations.0010_lifecycle_rules_silence_directed", "create_rules"),
     ("dealers.migrations.0003_seed_work_calendar", "seed"),
 ]
 

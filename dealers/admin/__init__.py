@@ -88,3 +88,15 @@ class AdvisorAdmin(ModelAdmin):
     list_select_related = ["dealer", "user"]
     search_fields = ["name", "user__username", "dealer__code", "dealer__name"]
     autocomplete_fields = ["user", "dealer"]
+    actions_detail = ["leaves"]
+
+    @action(
+        description=_("离职交接…"), url_path="leaves", icon="person_remove", permissions=["leaves"]
+    )
+    def leaves(self, request, object_id):
+        from leads.admin.lifecycle import advisor_leaves_view
+
+        return advisor_leaves_view(self, request, object_id)
+
+    def has_leaves_permission(self, request, object_id=None):
+        return request.user.has_perm("dealers.change_advisor")

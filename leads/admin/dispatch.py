@@ -39,7 +39,7 @@ class LeadDispatchAdminMixin:
     """Adds to the lead admin: the "why not dispatched" column and field, and the transfer
     action."""
 
-    actions = ["transfer_leads"]
+    actions = ["transfer_leads", "recall_leads"]
 
     def changelist_view(self, request, extra_context=None):
         token = _context.set(DispatchContext())
@@ -98,6 +98,22 @@ class LeadDispatchAdminMixin:
             "action": "transfer_leads",
         }
         return TemplateResponse(request, "admin/leads/lead/transfer.html", context)
+
+    @admin.action(description=_("召回所选到经销商公共池"), permissions=["recall"])
+    def recall_leads(self, request, queryset):
+        from leads.services.assignment import leads_recall_batch
+
+        outcomes = leads_recall_batch(
+            lead_ids=list(queryset.values_list("pk", flat=True)),
+            actor=request.user,
+            reason=_("总部手动召回"),
+        )
+        for outcome in outcomes:
+            level = messages.SUCCESS if outcome.ok else messages.ERROR
+            self.message_user(request, f"#{outcome.lead_id}：{outcome.message}", level)
+
+    def has_recall_permission(self, request):
+        return request.user.has_perm("leads.recall_lead")
 
     def has_transfer_permission(self, request):
         return request.user.has_perm("leads.transfer_lead")

@@ -34,3 +34,4 @@ from leads.models.core import (  # noqa: F401  (names used across the project)
     VehicleSeries,
 )
 from leads.models.dispatch import CustomerNotice, DispatchPolicy  # noqa: F401
+from leads.models.lifecycle import LifecycleRule  # noqa: F401

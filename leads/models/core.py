@@ -364,6 +364,17 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     call_attempts = models.PositiveSmallIntegerField(_("未接通次数"), default=0)
     nurture_due_at = models.DateTimeField(_("下次培育时间"), null=True, blank=True, db_index=True)
     assignment_reason = models.CharField(_("分配依据"), max_length=255, blank=True)
+    silenced_at = models.DateTimeField(_("静默开始"), null=True, blank=True)
+    silence_until = models.DateTimeField(_("静默结束"), null=True, blank=True)
+    released_from = models.ForeignKey(
+        "dealers.Advisor",
+        verbose_name=_("释放前的顾问"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    escalation_level = models.PositiveSmallIntegerField(_("逾期升级级别"), default=0)
     assignment_tier = models.PositiveSmallIntegerField(_("分配梯队"), null=True, blank=True)
 
     class Meta:
@@ -681,6 +692,7 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         """Back to the stage the advisor had reached before the silence."""
         previous = self.status_before_silence or Status.FOLLOWING
         self.status_before_silence = ""
+        self.silenced_at = self.silence_until = None
         return previous
 
     @transition(
@@ -690,8 +702,10 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         custom={"label": _("释放到公共池"), "admin": False},
     )
     def release(self) -> None:
+        self.released_from_id = self.advisor_id
         self.advisor = None
         self.status_before_silence = ""
+        self.silence_until = None
 
     @transition(
         field=status,

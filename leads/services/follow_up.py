@@ -101,6 +101,7 @@ def lead_follow_up_record(
             next_follow_up_at = None
             lead.next_follow_up_at = None
         lead.last_activity_at = now
+        lead.escalation_level = 0  # a follow-up ends any escalation of an overdue one
         follow_up = FollowUp.objects.create(
             lead=lead,
             advisor_id=lead.advisor_id,
@@ -127,7 +128,7 @@ def lead_follow_up_record(
             fields
             + [
                 f
-                for f in ("next_follow_up_at", "last_activity_at")
+                for f in ("next_follow_up_at", "last_activity_at", "escalation_level")
                 if before[f] != getattr(lead, f)
             ],
         )

@@ -34,6 +34,7 @@ from leads.phone import normalise_mobile
 from leads.scoring import ScoreInput, active_rules, score
 from leads.services.audit import audit_batched, audit_discard, lead_event_record
 from leads.services.dispatch import plan_dispatch
+from leads.services.lifecycle import directed_advisor, lead_on_activity_during_silence
 from leads.services.transitions import changed_fields, run_transition, save_changes, snapshot
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,9 @@ REASONS = {
     "no_consent": gettext_lazy("客户未同意经销商联系，进入总部队列"),
     "duplicate": gettext_lazy("客户在该经销商已有线索，已合并"),
     "reactivated": gettext_lazy("合并到已关闭的线索并激活"),
+    "silence_returned": gettext_lazy("静默期间客户再次留资，线索回到原顾问"),
+    "silence_released": gettext_lazy("静默期间客户再次留资，线索按本店规则重新分配"),
+    "directed": gettext_lazy("客户经顾问专属渠道回来，定向分配给该顾问"),
 }
 
 TIMEFRAME_WORDS = {
@@ -383,6 +387,10 @@ def _merge(lead, raw, channel, customer, rules, reasons, *, model, timeframe, co
         at=now,
     )
     outcome = RawLead.Outcome.MERGED
+    if lead.status == Status.SILENCED:
+        what = lead_on_activity_during_silence(lead, channel=channel, now=now)
+        reasons.append(f"silence_{what}")
+    directed = directed_advisor(lead, channel) if lead.status == Status.RELEASED else None
     if lead.status in REACTIVATABLE_STATUSES:
         reasons.append("reactivated")
         outcome = RawLead.Outcome.REACTIVATED
@@ -396,6 +404,18 @@ def _merge(lead, raw, channel, customer, rules, reasons, *, model, timeframe, co
     if lead.status == Status.QUALIFIED:  # consent or score may have changed: plan again
         plan_dispatch(lead, now=now)
     save_changes(lead, changed_fields(before, lead))
+    if directed is not None:
+        from leads.services.transitions import lead_assign
+
+        reasons.append("directed")
+        lead_assign(
+            lead_id=lead.pk,
+            advisor_id=directed.pk,
+            permission_checked=True,
+            why=_("定向分配：客户经 %(n)s 的专属渠道（%(c)s）回来")
+            % {"n": directed.name, "c": channel.name},
+        )
+        lead.advisor_id = directed.pk
     _notify_owner(lead, outcome, channel)
     return outcome, merged
 
