@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dealers.views import pages
+from dealers.views import imports, pages
 
 app_name = "dealer"
 
@@ -16,4 +16,11 @@ urlpatterns = [
     path("settings/", pages.settings_view, name="settings"),
     path("today/", pages.today_view, name="today"),
     path("pool/", pages.pool_view, name="pool"),
+    path("import/", imports.import_view, name="import"),
+    path("import/template/", imports.import_template_view, name="import_template"),
+    path("import/<int:job_id>/", imports.import_job_view_page, name="import_job"),
+    path("import/<int:job_id>/confirm/", imports.import_confirm_view, name="import_confirm"),
+    path("import/<int:job_id>/discard/", imports.import_discard_view, name="import_discard"),
+    path("import/<int:job_id>/retry/", imports.import_retry_view, name="import_retry"),
+    path("import/<int:job_id>/report/", imports.import_report_view, name="import_report"),
 ]

@@ -303,6 +303,14 @@ def run(out: Path, only: set[str] | None = None) -> dict:
 
         figures.update(bench_dispatch_latency())
         figures.update(bench_sweep())
+    if wanted("excel"):
+        from leads.bench_excel import bench_excel
+
+        figures.update(bench_excel())
+    if wanted("reports"):
+        from reports.bench import bench_reports
+
+        figures.update(bench_reports())
     out.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return figures
 
@@ -314,6 +322,11 @@ GOALS = [
     ("api_single_errors", "<=", 0, "接口错误 = 0"),
     ("dispatch_p95_s", "<=", 2, "派发延迟 p95 ≤ 2 s"),
     ("sweep_100k_seconds", "<=", 60, "10万条 08:30 扫描 ≤ 60 s"),
+    ("excel_100k_seconds", "<=", 20, "Excel 10万行导入（解析到提交）≤ 20 s"),
+    ("excel_peak_rss_mb", "<=", 1024, "Excel 10万行导入峰值内存 ≤ 1024 MB"),
+    ("excel_vs_peer", ">=", 2.5, "Excel 导入 ≥ 2.5 × import-export ModelResource"),
+    ("report_month_10m_seconds", "<=", 1, "KPI看板 一个月·全部经销商·1000万线索 ≤ 1 s"),
+    ("report_month_3m_seconds", "<=", 1, "KPI看板 一个月·全部经销商·300万线索 ≤ 1 s"),
 ]
 
 

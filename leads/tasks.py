@@ -14,6 +14,28 @@ def leads_dispatch_sweep_task() -> dict:
     return leads_dispatch_due()
 
 
+def leads_dispatch_replan_task() -> dict:
+    """Every ten minutes: qualified leads without a dispatch time are checked again."""
+    from leads.services.dispatch import leads_dispatch_replan
+
+    return leads_dispatch_replan()
+
+
+def lead_import_preview_task(job_id: int) -> str:
+    """The dry run of a big uploaded file (each row's outcome, nothing imported)."""
+    from leads.imports.services import lead_import_preview
+
+    return lead_import_preview(job_id=job_id).status
+
+
+def lead_import_run_task(job_id: int) -> str:
+    """The import of a confirmed file, chunk by chunk; run again, it resumes where it stopped
+    (a job already done or taken over by another run is left alone)."""
+    from leads.imports.services import lead_import_run
+
+    return lead_import_run(job_id=job_id).status
+
+
 def leads_auto_assign_task(lead_ids: list[int]) -> int:
     """Assign freshly dispatched leads by their dealer's strategy (already assigned: skipped)."""
     from leads.services.assignment import leads_auto_assign

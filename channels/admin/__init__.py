@@ -5,10 +5,11 @@ from unfold.admin import ModelAdmin
 from channels.models import Channel, ChannelToken
 from channels.services import channel_token_rotate
 from config.errors import DomainError
+from leads.admin.exports import SafeExportMixin
 
 
 @admin.register(Channel)
-class ChannelAdmin(ModelAdmin):
+class ChannelAdmin(SafeExportMixin, ModelAdmin):
     list_display = [
         "code",
         "name",
@@ -54,7 +55,7 @@ class ChannelAdmin(ModelAdmin):
 
 
 @admin.register(ChannelToken)
-class ChannelTokenAdmin(ModelAdmin):
+class ChannelTokenAdmin(SafeExportMixin, ModelAdmin):
     list_display = ["channel", "prefix", "created_at", "created_by", "last_used_at"]
     list_select_related = ["channel", "created_by"]
     search_fields = ["channel__code", "channel__name"]

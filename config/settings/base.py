@@ -178,6 +178,7 @@ UNFOLD = {
     "SITE_SYMBOL": "hub",
     "SHOW_LANGUAGES": True,
     "SHOW_HISTORY": True,
+    "DASHBOARD_CALLBACK": "reports.admin.dashboard_callback",
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": True,
@@ -229,6 +230,29 @@ UNFOLD = {
                         "title": _("跟进记录"),
                         "icon": "forum",
                         "link": reverse_lazy("admin:leads_followup_changelist"),
+                    },
+                ],
+            },
+            {
+                "title": _("报表"),
+                "items": [
+                    {
+                        "title": _("KPI看板"),
+                        "icon": "monitoring",
+                        "link": reverse_lazy("admin:reports_dashboard_changelist"),
+                        "permission": "reports.admin.can_view_reports",
+                    },
+                    {
+                        "title": _("汇总刷新记录"),
+                        "icon": "update",
+                        "link": reverse_lazy("admin:reports_rolluprun_changelist"),
+                        "permission": "reports.admin.can_view_reports",
+                    },
+                    {
+                        "title": _("大区经理"),
+                        "icon": "supervisor_account",
+                        "link": reverse_lazy("admin:reports_regionmanager_changelist"),
+                        "permission": "reports.admin.can_manage_region_managers",
                     },
                 ],
             },

@@ -5,10 +5,11 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action
 
 from dealers.models import Advisor, Dealer, DealerClosure, DispatchWindow, Region
+from leads.admin.exports import SafeExportMixin
 
 
 @admin.register(Region)
-class RegionAdmin(ModelAdmin):
+class RegionAdmin(SafeExportMixin, ModelAdmin):
     list_display = ["code", "name", "dealer_count"]
     search_fields = ["code", "name"]
 
@@ -33,7 +34,7 @@ class DealerClosureInline(TabularInline):
 
 
 @admin.register(Dealer)
-class DealerAdmin(ModelAdmin):
+class DealerAdmin(SafeExportMixin, ModelAdmin):
     list_display = ["code", "name", "region", "province", "city", "status", "advisor_count"]
     list_filter = ["status", "region", "province"]
     list_select_related = ["region"]
@@ -59,14 +60,14 @@ class DealerAdmin(ModelAdmin):
 
 
 @admin.register(DealerClosure)
-class DealerClosureAdmin(ModelAdmin):
+class DealerClosureAdmin(SafeExportMixin, ModelAdmin):
     list_display = ["dealer", "start_date", "end_date", "reason"]
     list_select_related = ["dealer"]
     search_fields = ["dealer__code", "dealer__name"]
 
 
 @admin.register(DispatchWindow)
-class DispatchWindowAdmin(ModelAdmin):
+class DispatchWindowAdmin(SafeExportMixin, ModelAdmin):
     list_display = ["dealer", "weekday", "opens_at", "closes_at"]
     list_filter = ["weekday"]
     list_select_related = ["dealer"]
@@ -74,7 +75,7 @@ class DispatchWindowAdmin(ModelAdmin):
 
 
 @admin.register(Advisor)
-class AdvisorAdmin(ModelAdmin):
+class AdvisorAdmin(SafeExportMixin, ModelAdmin):
     list_display = [
         "name",
         "dealer",

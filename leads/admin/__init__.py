@@ -1,1 +1,1 @@
-from leads.admin import cleansing, lead, lifecycle, records, third_party  # noqa: F401
+from leads.admin import cleansing, imports, lead, lifecycle, records, third_party  # noqa: F401

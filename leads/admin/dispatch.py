@@ -58,9 +58,12 @@ class LeadDispatchAdminMixin:
     def dispatch_reason_display(self, obj):
         if obj.status not in UNDISPATCHED or obj.status in (Status.INVALID, Status.ARCHIVED):
             return "—"
-        return dispatch_check(obj, context=_context.get() or DispatchContext()).summary() or _(
-            "满足条件，即将派发"
-        )
+        reasons = dispatch_check(obj, context=_context.get() or DispatchContext()).reasons()
+        if not reasons:
+            return _("满足条件，即将派发")
+        # The first reason in the list; the lead's page shows all of them.
+        more = _("（另 %(n)s 项）") % {"n": len(reasons) - 1} if len(reasons) > 1 else ""
+        return f"{reasons[0]['message']}{more}"
 
     @display(description=_("派发检查"))
     def dispatch_check_display(self, obj):

@@ -13,6 +13,7 @@ from unfold.decorators import display
 from config.errors import DomainError
 from leads import services
 from leads.admin.dispatch import LeadDispatchAdminMixin
+from leads.admin.exports import LeadExportResource, SafeExportMixin
 from leads.admin.filters import (
     ChannelLevel1Filter,
     ChannelLevel2Filter,
@@ -53,7 +54,8 @@ TRANSITION_SERVICES = {
 
 
 @admin.register(Lead)
-class LeadAdmin(LeadDispatchAdminMixin, FSMAdminMixin, ModelAdmin):
+class LeadAdmin(SafeExportMixin, LeadDispatchAdminMixin, FSMAdminMixin, ModelAdmin):
+    resource_classes = [LeadExportResource]
     fsm_fields = ["status", "grade"]
     change_form_template = "admin/leads/lead/change_form.html"
     fsm_transition_form_template = "admin/leads/lead/transition_form.html"

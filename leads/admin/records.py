@@ -8,6 +8,7 @@ from unfold.contrib.filters.admin import RangeDateFilter
 from unfold.decorators import action
 
 from leads.admin.entry import manual_entry_view
+from leads.admin.exports import SafeExportMixin
 from leads.models import (
     Customer,
     FollowUp,
@@ -52,7 +53,7 @@ class CustomerLeadInline(TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ModelAdmin):
+class CustomerAdmin(SafeExportMixin, ModelAdmin):
     list_display = ["id", "name", "masked_mobile", "province", "city", "created_at"]
     search_fields = ["mobile", "name"]
     search_help_text = _("按手机号（任意格式或后四位）或姓名搜索")
@@ -79,7 +80,7 @@ class CustomerAdmin(ModelAdmin):
 
 
 @admin.register(RawLead)
-class RawLeadAdmin(ReadOnlyAdmin):
+class RawLeadAdmin(SafeExportMixin, ReadOnlyAdmin):
     list_display = [
         "id",
         "received_at",
@@ -108,7 +109,7 @@ class RawLeadAdmin(ReadOnlyAdmin):
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(ReadOnlyAdmin):
+class FollowUpAdmin(SafeExportMixin, ReadOnlyAdmin):
     list_display = ["id", "lead", "advisor", "method", "result", "grade_after", "created_at"]
     list_filter = ["method", "result", ("created_at", RangeDateFilter)]
     list_filter_submit = True
@@ -119,7 +120,7 @@ class FollowUpAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LeadEvent)
-class LeadEventAdmin(ReadOnlyAdmin):
+class LeadEventAdmin(SafeExportMixin, ReadOnlyAdmin):
     list_display = [
         "id",
         "created_at",
@@ -140,7 +141,7 @@ class LeadEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StateLog)
-class StateLogAdmin(ReadOnlyAdmin):
+class StateLogAdmin(SafeExportMixin, ReadOnlyAdmin):
     list_display = [
         "id",
         "timestamp",
@@ -168,7 +169,7 @@ class StateLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(GradeCycle)
-class GradeCycleAdmin(ModelAdmin):
+class GradeCycleAdmin(SafeExportMixin, ModelAdmin):
     list_display = ["grade", "days", "expected_purchase", "description"]
     list_editable = ["days"]
     ordering = ["days"]
@@ -184,14 +185,14 @@ class VehicleModelInline(TabularInline):
 
 
 @admin.register(VehicleSeries)
-class VehicleSeriesAdmin(ModelAdmin):
+class VehicleSeriesAdmin(SafeExportMixin, ModelAdmin):
     list_display = ["code", "name"]
     search_fields = ["code", "name"]
     inlines = [VehicleModelInline]
 
 
 @admin.register(VehicleModel)
-class VehicleModelAdmin(ModelAdmin):
+class VehicleModelAdmin(SafeExportMixin, ModelAdmin):
     list_display = ["code", "name", "series", "is_active"]
     list_filter = ["series", "is_active"]
     list_select_related = ["series"]
@@ -217,7 +218,7 @@ class RawLeadInline(TabularInline):
 
 
 @admin.register(ScoringRule)
-class ScoringRuleAdmin(ModelAdmin):
+class ScoringRuleAdmin(SafeExportMixin, ModelAdmin):
     list_display = ["kind", "points", "params", "is_active"]
     list_editable = ["points", "is_active"]
     ordering = ["kind"]
@@ -227,7 +228,7 @@ class ScoringRuleAdmin(ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
+class NotificationAdmin(SafeExportMixin, ReadOnlyAdmin):
     list_display = ["created_at", "kind", "recipient", "dealer", "lead", "message", "read_at"]
     list_filter = ["kind", ("created_at", RangeDateFilter)]
     list_filter_submit = True

@@ -34,4 +34,6 @@ from leads.models.core import (  # noqa: F401  (names used across the project)
     VehicleSeries,
 )
 from leads.models.dispatch import CustomerNotice, DispatchPolicy  # noqa: F401
+from leads.models.imports import *  # noqa: F403
+from leads.models.imports import ExportLog, ImportJob, ImportRow  # noqa: F401
 from leads.models.lifecycle import LifecycleRule  # noqa: F401

@@ -575,6 +575,11 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         self.advisor = None
         self.invalid_reason = ""
         self.defeat_reason = ""
+        # A new round: the last round's unanswered calls and escalations no longer count.
+        self.call_attempts = 0
+        self.escalation_level = 0
+        self.claimed_by = None
+        self.claim_expires_at = None
         return Status.DISPATCHED if self.dealer_id else Status.CLEANSING
 
     # --- the status machine: dealer side ---

@@ -40,7 +40,11 @@ class CustomerNotice(models.Model):
         Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="notices"
     )
     lead = models.ForeignKey(
-        Lead, verbose_name=_("线索"), on_delete=models.SET_NULL, null=True, blank=True,
+        Lead,
+        verbose_name=_("线索"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="customer_notices",
     )
     kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices)
@@ -52,8 +56,12 @@ class CustomerNotice(models.Model):
     )
     message = models.CharField(_("通知内容"), max_length=255)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("时间"), default=timezone.now)
 

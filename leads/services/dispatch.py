@@ -264,3 +264,43 @@ def _bulk_save(leads: list[Lead], now: datetime) -> None:
                 dispatch_latency_ms=latency,
                 updated_at=now,
             )
+
+
+def leads_dispatch_replan(*, now: datetime | None = None, batch: int = 2000) -> dict:
+    """Qualified leads with no dispatch time are looked at again: a condition outside the lead
+    may have changed (the calendar of a new year entered, windows added, the threshold lowered,
+    the dealer active again). Ready ones are due now (the sweep takes them), window-bound ones
+    get their opening; the rest keep saying why."""
+    now = now or timezone.now()
+    context = DispatchContext()
+    totals = {"due_now": 0, "scheduled": 0, "still_blocked": 0}
+    last_pk = 0
+    while True:
+        leads = list(
+            Lead.objects.filter(status=Status.QUALIFIED, dispatch_at__isnull=True, pk__gt=last_pk)
+            .select_related("dealer", "channel")
+            .order_by("pk")[:batch]
+        )
+        if not leads:
+            break
+        last_pk = leads[-1].pk
+        context.hours.preload({lead.dealer for lead in leads if lead.dealer_id})
+        changed = []
+        for lead in leads:
+            check = dispatch_check(lead, at=now, context=context)
+            if check.ok:
+                lead.dispatch_at = lead.eligible_at = now
+                totals["due_now"] += 1
+                changed.append(lead)
+            elif check.waits_for_window:
+                lead.dispatch_at = lead.eligible_at = check.next_opening
+                totals["scheduled"] += 1
+                changed.append(lead)
+            else:
+                totals["still_blocked"] += 1
+        # Only leads still unplanned are touched, so a concurrent plan is never overwritten.
+        for lead in changed:
+            Lead.objects.filter(
+                pk=lead.pk, status=Status.QUALIFIED, dispatch_at__isnull=True
+            ).update(dispatch_at=lead.dispatch_at, eligible_at=lead.eligible_at)
+    return totals

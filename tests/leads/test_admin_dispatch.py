@@ -6,12 +6,11 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 from django_q.models import Schedule
-
-from leads.management.commands.setup_schedules import SCHEDULES
 from rest_framework.test import APIClient
 
 from channels.services import channel_token_rotate
 from dealers.models import Dealer
+from leads.management.commands.setup_schedules import SCHEDULES
 from leads.models import CustomerNotice, Lead, Status
 from leads.services.intake import lead_intake
 from tests.factories import ChannelFactory, DealerFactory, lead_at_dealer
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_lead_list_says_why_a_lead_is_not_dispatched(client, hq_admin):
-    lead = lead_at_dealer(Status.DISPATCHED, score=5)
+    lead = lead_at_dealer(Status.DISPATCHED, score=5, channel=ChannelFactory(needs_cleansing=False))
     Lead.objects.filter(pk=lead.pk).update(status=Status.QUALIFIED, dispatched_at=None)
     client.force_login(hq_admin)
 

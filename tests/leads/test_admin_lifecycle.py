@@ -38,7 +38,9 @@ def test_lead_list_action_recalls_the_selection(client, hq_admin):
     lead = lead_at_dealer(Status.FOLLOWING)
     client.force_login(hq_admin)
 
-    client.post(reverse("admin:leads_lead_changelist"),
-                {"action": "recall_leads", "_selected_action": [lead.pk]})
+    client.post(
+        reverse("admin:leads_lead_changelist"),
+        {"action": "recall_leads", "_selected_action": [lead.pk]},
+    )
 
     assert Lead.objects.get(pk=lead.pk).status == Status.RECALLED

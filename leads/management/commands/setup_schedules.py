@@ -18,6 +18,22 @@ SCHEDULES = [
         "minutes": 1,
         "repeats": -1,
     },
+    # KPI rollups (reports/services.py): every 5 minutes the recent and changed days, every
+    # night at 02:30 the last 92 days in full.
+    {
+        "name": "reports-rollup-refresh",
+        "func": "reports.tasks.reports_rollup_refresh_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+        "repeats": -1,
+    },
+    {
+        "name": "reports-rollup-nightly",
+        "func": "reports.tasks.reports_rollup_nightly_task",
+        "schedule_type": Schedule.CRON,
+        "cron": "30 2 * * *",
+        "repeats": -1,
+    },
 ]
 
 

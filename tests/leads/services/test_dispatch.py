@@ -221,3 +221,25 @@ def test_year_missing_from_calendar_is_a_reason_not_a_guess():
 
     assert [code for code, _m in check.failures] == ["calendar_missing"]
     assert "2027" in check.summary()
+
+
+def test_replan_picks_up_a_lead_blocked_by_a_missing_calendar_once_it_is_entered():
+    from dealers.models import WorkCalendarDay
+    from leads.services.dispatch import leads_dispatch_replan
+
+    january = datetime.datetime(2027, 1, 4, 10, tzinfo=TZ)
+    lead = ready_lead()
+    assert leads_dispatch_replan(now=january)["still_blocked"] == 1
+
+    WorkCalendarDay.objects.bulk_create(
+        WorkCalendarDay(
+            date=datetime.date(2027, 1, 1) + datetime.timedelta(days=i),
+            is_workday=(datetime.date(2027, 1, 1) + datetime.timedelta(days=i)).weekday() < 5,
+        )
+        for i in range(365)
+    )
+    totals = leads_dispatch_replan(now=january)
+
+    lead.refresh_from_db()
+    assert totals["due_now"] == 1 and lead.dispatch_at == january
+    assert leads_dispatch_due(now=january)["dispatched"] == 1
