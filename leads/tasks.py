@@ -49,3 +49,10 @@ def leads_assignment_timers_task() -> dict:
     from leads.services.assignment import leads_grab_expire, leads_tier_escalate
 
     return {"escalated": leads_tier_escalate(), "expired_grabs": leads_grab_expire()}
+
+
+def leads_lifecycle_task() -> dict:
+    """Every five minutes: the lifecycle rules (recall, validity and silence, escalation)."""
+    from leads.services.lifecycle import lifecycle_run
+
+    return lifecycle_run()

@@ -118,3 +118,21 @@ def test_setup_schedules_declares_the_dispatch_sweep_idempotently():
     assert schedule.func == "leads.tasks.leads_dispatch_sweep_task"
     assert (schedule.schedule_type, schedule.minutes) == (Schedule.MINUTES, 1)
     assert Schedule.objects.count() == len(SCHEDULES)
+
+
+@pytest.mark.parametrize("spec", SCHEDULES, ids=lambda spec: spec["name"])
+def test_every_declared_schedule_points_at_a_real_task(spec):
+    from django.utils.module_loading import import_string
+
+    assert callable(import_string(spec["func"]))
+
+
+def test_the_lifecycle_and_replan_schedules_are_declared():
+    names = {spec["name"] for spec in SCHEDULES}
+
+    assert {
+        "leads-dispatch-sweep",
+        "leads-dispatch-replan",
+        "leads-lifecycle-rules",
+        "leads-assignment-timers",
+    } <= names

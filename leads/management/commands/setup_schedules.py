@@ -12,6 +12,20 @@ SCHEDULES = [
         "repeats": -1,
     },
     {
+        "name": "leads-dispatch-replan",
+        "func": "leads.tasks.leads_dispatch_replan_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 10,
+        "repeats": -1,
+    },
+    {
+        "name": "leads-lifecycle-rules",
+        "func": "leads.tasks.leads_lifecycle_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+        "repeats": -1,
+    },
+    {
         "name": "leads-assignment-timers",
         "func": "leads.tasks.leads_assignment_timers_task",
         "schedule_type": Schedule.MINUTES,
