@@ -29,10 +29,9 @@ def can_view_reports(request) -> bool:
 
 
 def _links_for(q: ReportQuery) -> AdminLinks:
-    region = q.region_id
-    if region is None and q.scope.kind == "region" and len(q.scope.region_ids) == 1:
-        region = next(iter(q.scope.region_ids))
-    return AdminLinks(scope_region=region)
+    """HQ drills into the admin's lead list; a region manager into the report's own list,
+    which keeps to their dealers (the lead admin shows every dealer's leads)."""
+    return AdminLinks(scope_region=q.region_id, own_list_only=not q.scope.is_network)
 
 
 def dashboard_callback(request, context):

@@ -129,14 +129,18 @@ class _Links:
 
 
 class AdminLinks(_Links):
-    """Admin lead list when it can show the figure, else the report's list of leads."""
+    """Admin lead list when it can show the figure, else the report's list of leads. Users
+    scoped to a region get the report's list only: the lead admin is not region-scoped."""
 
-    def __init__(self, scope_region: int | None = None):
+    def __init__(self, scope_region: int | None = None, *, own_list_only: bool = False):
         super().__init__()
         self.scope_region = scope_region
+        self.own_list_only = own_list_only
 
     def __call__(self, cell: Cell) -> str:
-        params = admin_changelist_params(cell, scope_region=self.scope_region)
+        params = None
+        if not self.own_list_only:
+            params = admin_changelist_params(cell, scope_region=self.scope_region)
         if params is not None:
             name = "rawlead" if cell.source == "raw" else "lead"
             return f"{self.url(f'admin:leads_{name}_changelist')}?{query_string(params)}"
