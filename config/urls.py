@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("dealer/reports/", include("reports.urls")),
     path("dealer/", include("dealers.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("leads.api.urls")),
