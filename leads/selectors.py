@@ -158,12 +158,9 @@ def raw_lead_status_for_channel(*, channel, external_id: str) -> dict | None:
     if raw is None:
         return None
     lead = raw.lead
-    outcome = {
-        RawLead.Outcome.NEW: "created",
-        RawLead.Outcome.MERGED: "merged",
-        RawLead.Outcome.REACTIVATED: "merged",
-        RawLead.Outcome.INVALID: "invalid",
-    }.get(raw.outcome, raw.outcome)
+    from leads.services.intake import OUTCOME_FOR_API
+
+    outcome = OUTCOME_FOR_API.get(raw.outcome, raw.outcome)
     return {
         "external_id": raw.external_id,
         "raw_lead_id": raw.pk,

@@ -132,23 +132,13 @@ def defeats_view(request):
                 success=_("已批准线索 #%(id)s 战败。") % {"id": lead.pk},
             )
         else:
-            if run_service(
+            run_service(
                 request,
                 lambda: services.lead_reject_defeat(
                     lead_id=lead.pk, actor=request.user, reason=note or _("请继续跟进")
                 ),
                 success=_("已驳回线索 #%(id)s 的战败申请。") % {"id": lead.pk},
-            ):
-                from leads.models import Notification
-                from leads.notifications import notification_send
-
-                notification_send(
-                    lead=lead,
-                    kind=Notification.Kind.OTHER,
-                    message=_("线索 #%(id)s 战败申请被驳回：%(n)s")
-                    % {"id": lead.pk, "n": note or _("请继续跟进")},
-                    recipient_id=lead.advisor.user_id,
-                )
+            )
         return redirect("dealer:defeats")
     return render(request, "dealer/defeats.html", {"leads": defeat_queue(member)})
 

@@ -169,9 +169,26 @@ lead_recall = _single("recall", "Take a lead back from its advisor into the deal
 lead_silence = _single("silence", "Silence a lead before release: nobody may act on it.")
 lead_unsilence = _single("unsilence", "Return a silenced lead to its advisor's stage.")
 lead_release = _single("release", "Release a silenced lead to the dealer's pool.")
-lead_reject_defeat = _single(
+_reject_defeat = _single(
     "reject_defeat", "Refuse a defeat request: the advisor follows up again.", needs_reason=True
 )
+
+
+def lead_reject_defeat(*, lead_id: int, actor=None, reason: str = "") -> Lead:
+    """Refuse a defeat request: the lead goes back to following and its advisor is told why."""
+    from leads.models import Notification
+    from leads.notifications import notification_send
+
+    with transaction.atomic():
+        lead = _reject_defeat(lead_id=lead_id, actor=actor, reason=reason)
+        user_id = Advisor.objects.filter(pk=lead.advisor_id).values_list("user_id", flat=True)
+        notification_send(
+            lead=lead,
+            kind=Notification.Kind.OTHER,
+            message=_("线索 #%(id)s 战败申请被驳回：%(n)s") % {"id": lead.pk, "n": reason},
+            recipient_id=user_id.first(),
+        )
+    return lead
 
 
 def lead_dispatch(*, lead_id: int, actor=None, reason: str = "") -> Lead:
