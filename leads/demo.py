@@ -81,9 +81,14 @@ from leads.services.intake import reason_text
 from leads.services.lifecycle import STAGE_ORDER
 from leads.services.roles import (
     ROLE_ADVISOR,
+    ROLE_DCC,
     ROLE_DEALER_MANAGER,
     ROLE_HQ_ADMIN,
     ROLE_HQ_AGENT,
+    ROLE_HQ_AUDITOR,
+    ROLE_HQ_OPS,
+    ROLE_REGION_MANAGER,
+    role_of_advisor,
     roles_ensure,
 )
 
@@ -118,6 +123,7 @@ class DemoLogin:
     full_name: str
     is_superuser: bool = False
     advisor_role: str = ""  # set for dealer users: they get an Advisor row at D0001
+    region_manager: bool = False  # manages the region of D0001
 
     @property
     def is_staff(self) -> bool:
@@ -133,6 +139,16 @@ class DemoLogin:
 DEMO_LOGINS = (
     DemoLogin("admin", "admin12345", "总部管理员（超级用户）", ROLE_HQ_ADMIN, "系统管理员", True),
     DemoLogin("agent", "agent12345", "总部清洗坐席", ROLE_HQ_AGENT, "陈静"),
+    DemoLogin("ops", "ops12345678", "总部运营", ROLE_HQ_OPS, "刘洋"),
+    DemoLogin("auditor", "auditor12345", "总部审计（只读）", ROLE_HQ_AUDITOR, "孙丽"),
+    DemoLogin(
+        "region",
+        "region12345",
+        f"大区经理（{DEMO_DEALER_CODE} 所在大区）",
+        ROLE_REGION_MANAGER,
+        "周海",
+        region_manager=True,
+    ),
     DemoLogin(
         "manager",
         "manager12345",
@@ -140,6 +156,14 @@ DEMO_LOGINS = (
         ROLE_DEALER_MANAGER,
         "赵建国",
         advisor_role=Advisor.Role.MANAGER.value,
+    ),
+    DemoLogin(
+        "dcc",
+        "dcc12345678",
+        f"经销商 DCC（{DEMO_DEALER_CODE}）",
+        ROLE_DCC,
+        "吴敏",
+        advisor_role=Advisor.Role.DCC.value,
     ),
     DemoLogin(
         "advisor",
@@ -218,6 +242,10 @@ def demo_logins_ensure(*, dealer: Dealer, groups: dict) -> dict[str, tuple]:
                     "is_active": True,
                 },
             )
+        if login.region_manager:
+            from reports.models import RegionManager
+
+            RegionManager.objects.get_or_create(user=user, region_id=dealer.region_id)
         result[login.username] = (user, advisor)
     return result
 
@@ -1019,7 +1047,7 @@ def _build_staff(rng, dealers, per_dealer: int, password: str, groups: dict, cou
     group_rows = [
         membership(
             user_id=a.user_id,
-            group_id=groups[ROLE_ADVISOR if a.role == "advisor" else ROLE_DEALER_MANAGER].pk,
+            group_id=groups[role_of_advisor(a)].pk,
         )
         for a in advisors
     ] + [membership(user_id=u.pk, group_id=groups[ROLE_HQ_AGENT].pk) for u in agents]

@@ -4,25 +4,18 @@ filter, how many rows)."""
 
 from __future__ import annotations
 
-import re
-
 from django.utils.translation import gettext_lazy as _
 
 from leads.imports.xlsx import safe_text
+from leads.masking import MOBILE_IN_TEXT as _MOBILE_IN_TEXT
+from leads.masking import mask_mobiles
 from leads.models import ExportLog
 
 FULL_MOBILE_PERMISSION = "leads.view_full_mobile"
-# A mainland mobile inside any text: 13800138000, 138 0013 8000, 138-0013-8000, +86 138…
-_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
 
 
 def may_see_full_mobiles(user) -> bool:
     return bool(user is not None and user.has_perm(FULL_MOBILE_PERMISSION))
-
-
-def mask_mobiles(text: str) -> str:
-    """138****8000 for every mobile in the text."""
-    return _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
 
 
 def safe_cell(value, *, mask: bool):

@@ -37,3 +37,4 @@ from leads.models.dispatch import CustomerNotice, DispatchPolicy  # noqa: F401
 from leads.models.imports import *  # noqa: F403
 from leads.models.imports import ExportLog, ImportJob, ImportRow  # noqa: F401
 from leads.models.lifecycle import LifecycleRule  # noqa: F401
+from leads.models.privacy import LoginFailure, MobileReveal, PrivacyRequest  # noqa: F401

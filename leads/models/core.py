@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
+from leads.masking import mask_mobile
+
 
 class VehicleSeries(models.Model):
     code = models.CharField(_("车系编码"), max_length=20, unique=True)
@@ -51,6 +53,9 @@ class Customer(models.Model):
     city = models.CharField(_("城市"), max_length=30, blank=True, db_index=True)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    # Set when the customer asked to be erased: name, mobile and free text are gone, the rows
+    # (and so every count and KPI) stay. The mobile becomes "X<id>" to keep it unique.
+    anonymised_at = models.DateTimeField(_("匿名化时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("客户")
@@ -58,7 +63,9 @@ class Customer(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                name="customer_mobile_cn_format", condition=Q(mobile__regex=r"^1[3-9][0-9]{9}$")
+                name="customer_mobile_cn_format",
+                condition=Q(mobile__regex=r"^1[3-9][0-9]{9}$")
+                | Q(anonymised_at__isnull=False, mobile__regex=r"^X[0-9]{1,10}$"),
             ),
         ]
 
@@ -67,7 +74,9 @@ class Customer(models.Model):
 
     @property
     def masked_mobile(self) -> str:
-        return f"{self.mobile[:3]}****{self.mobile[-4:]}" if len(self.mobile) == 11 else "****"
+        if self.anonymised_at is not None:
+            return str(_("已匿名"))
+        return mask_mobile(self.mobile)
 
 
 class RawLead(models.Model):

@@ -280,12 +280,13 @@ def test_roles_ensure_is_idempotent_and_grants_the_declared_permissions():
         role: set(group.permissions.values_list("codename", flat=True))
         for role, group in second.items()
     }
-    assert {"cleanse_lead", "dispatch_lead", "change_lead", "view_rawlead"} <= perms[ROLE_HQ_AGENT]
-    assert "delete_lead" not in perms[ROLE_HQ_AGENT]
+    assert {"cleanse_lead", "dispatch_lead", "reveal_mobile"} <= perms[ROLE_HQ_AGENT]
+    # the workbench only: no lead list, no customers, no raw payloads
+    assert not {"view_lead", "change_lead", "view_customer", "view_rawlead"} & perms[ROLE_HQ_AGENT]
     assert {"assign_lead", "approve_defeat", "recall_lead", "follow_lead", "view_lead"} <= perms[
         ROLE_DEALER_MANAGER
     ]
-    assert perms[ROLE_ADVISOR] == {"view_lead", "follow_lead"}
+    assert perms[ROLE_ADVISOR] == {"view_lead", "follow_lead", "reveal_mobile"}
     assert {"delete_lead", "transfer_lead", "add_channel", "view_user"} <= perms[ROLE_HQ_ADMIN]
     assert "change_user" not in perms[ROLE_HQ_ADMIN]
 
