@@ -29,6 +29,7 @@ demo: migrate
 
 # Serves the admin and runs the task cluster side by side; Ctrl-C stops both.
 run: demo
+	$(PY) manage.py setup_roles
 	$(PY) manage.py setup_schedules
 	@$(PY) manage.py demo_logins
 	@echo "后台地址: http://$(HOST):$(PORT)/admin/"

@@ -59,7 +59,12 @@ class DefeatDecisionForm(forms.Form):
 
 class CustomerCorrectionForm(forms.Form):
     name = forms.CharField(label=_("客户姓名"), max_length=50, required=False)
-    mobile = forms.CharField(label=_("手机号"), max_length=20, required=False)
+    mobile = forms.CharField(
+        label=_("新手机号"),
+        max_length=20,
+        required=False,
+        help_text=_("留空表示不改；当前号码不在此显示。"),
+    )
 
 
 class PolicyForm(forms.ModelForm):

@@ -13,6 +13,7 @@ urlpatterns = [
     path("defeats/", pages.defeats_view, name="defeats"),
     path("leads/", pages.leads_view, name="leads"),
     path("leads/<int:lead_id>/", pages.lead_view, name="lead"),
+    path("leads/<int:lead_id>/reveal/", pages.lead_reveal_view, name="lead_reveal"),
     path("settings/", pages.settings_view, name="settings"),
     path("today/", pages.today_view, name="today"),
     path("pool/", pages.pool_view, name="pool"),

@@ -65,6 +65,7 @@ from leads.models import (
     Lead,
     LeadEvent,
     LifecycleRule,
+    MobileReveal,
     Notification,
     NurtureTouch,
     PurchaseTimeframe,
@@ -2666,6 +2667,7 @@ def demo_seed(
             for sql in connection.ops.sequence_reset_sql(no_style(), list(writer.ids)):
                 cursor.execute(sql)
         say(_("写入完成，正在重建索引、校验外键并提交……"))
+    _reveals_seed(rng, now, logins)
 
     lead_type = ContentType.objects.get_for_model(Lead)
     summary_counts = {
@@ -2687,9 +2689,58 @@ def demo_seed(
         "call_records": CallRecord.objects.count(),
         "nurture_touches": NurtureTouch.objects.count(),
         "notifications": Notification.objects.count(),
+        "mobile_reveals": MobileReveal.objects.count(),
     }
     statuses = dict(Lead.objects.order_by().values_list("status").annotate(n=Count("id")))
     return DemoSummary(summary_counts, statuses, time.perf_counter() - started)
+
+
+def _reveals_seed(rng: random.Random, now, logins: dict) -> None:
+    """A month of "查看号码" records (advisors calling their own leads, agents calling HQ
+    leads), with one agent revealing far more than usual today so the auditor's summary has
+    a flagged day to show."""
+    owned = list(
+        Lead.objects.filter(advisor__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "customer_id", "advisor__user_id")[:400]
+    )
+    at_hq = list(
+        Lead.objects.filter(status__in=[Status.CLEANSING, Status.NURTURING])
+        .order_by("pk")
+        .values_list("pk", "customer_id")[:200]
+    )
+    reasons = [MobileReveal.Reason.CALL] * 6 + [
+        MobileReveal.Reason.CALLBACK,
+        MobileReveal.Reason.VERIFY,
+    ]
+    rows = []
+
+    def add(user_id, lead_id, customer_id, source, day, count, spread=9 * 60):
+        for _n in range(count):
+            at = now - timedelta(days=day, minutes=rng.randint(0, spread))
+            rows.append(
+                MobileReveal(
+                    user_id=user_id,
+                    lead_id=lead_id,
+                    customer_id=customer_id,
+                    reason=rng.choice(reasons),
+                    source=source,
+                    ip=f"10.0.{rng.randint(0, 20)}.{rng.randint(2, 250)}",
+                    created_at=at,
+                )
+            )
+
+    for day in range(30):
+        for lead_id, customer_id, user_id in rng.sample(owned, min(len(owned), 25)):
+            add(user_id, lead_id, customer_id, MobileReveal.Source.DEALER, day, rng.randint(0, 2))
+        agent_id = logins["agent"][0].pk
+        for lead_id, customer_id in rng.sample(at_hq, min(len(at_hq), 6)):
+            add(agent_id, lead_id, customer_id, MobileReveal.Source.WORKBENCH, day, 1)
+    if at_hq:  # today: the agent reveals ~8× their usual volume
+        for lead_id, customer_id in (at_hq * 8)[:45]:
+            agent_id = logins["agent"][0].pk
+            add(agent_id, lead_id, customer_id, MobileReveal.Source.WORKBENCH, 0, 1, spread=20)
+    MobileReveal.objects.bulk_create(rows, batch_size=BATCH)
 
 
 class _Rule:
@@ -2797,6 +2848,7 @@ def demo_summary_table(summary: DemoSummary) -> str:
         "call_records": _("外呼记录"),
         "nurture_touches": _("培育触达"),
         "notifications": _("通知"),
+        "mobile_reveals": _("号码查看记录"),
     }
     rows = [[labels[key], f"{value:,}"] for key, value in summary.counts.items()]
     names = dict(Status.choices)

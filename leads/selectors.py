@@ -1,11 +1,13 @@
 """Reads of leads: querysets with their joins, the timeline, and mobile search."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from leads.masking import mask_mobiles
 from leads.models import Customer, FollowUp, Lead, LeadEvent, RawLead
 from leads.phone import normalise_mobile
 
@@ -75,8 +77,8 @@ def lead_timeline(lead: Lead) -> list[TimelineEntry]:
                 kind="event",
                 title=f"{event.get_kind_display()} · {_action_label(event.action)}",
                 actor=event.actor_label,
-                detail=event.reason,
-                change=change,
+                detail=mask_mobiles(_with_consent(event)),
+                change=mask_mobiles(change),
             )
         )
     for follow_up in FollowUp.objects.filter(lead=lead).select_related("advisor"):
@@ -90,7 +92,7 @@ def lead_timeline(lead: Lead) -> list[TimelineEntry]:
                 title=f"{_('跟进')} · {follow_up.get_method_display()} · "
                 f"{follow_up.get_result_display()}",
                 actor=follow_up.advisor.name if follow_up.advisor else "",
-                detail=detail,
+                detail=mask_mobiles(detail),
                 change=follow_up.grade_after and f"{_('级别')} {follow_up.grade_after}",
             )
         )
@@ -106,6 +108,20 @@ def lead_timeline(lead: Lead) -> list[TimelineEntry]:
         )
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries
+
+
+def _with_consent(event: LeadEvent) -> str:
+    """An event's reason, and for a handing of the customer's data to a dealer (dispatch,
+    transfer) the consent it rests on, as recorded at that moment."""
+    consent = (event.data or {}).get("consent")
+    if not consent:
+        return event.reason
+    parts = [consent.get("dealer", ""), consent.get("at", ""), consent.get("by", "")]
+    basis = _("依据客户同意：%(facts)s%(note)s") % {
+        "facts": "，".join(p for p in parts if p),
+        "note": f"（{consent['note']}）" if consent.get("note") else "",
+    }
+    return f"{event.reason}；{basis}" if event.reason else basis
 
 
 def _state_label(event: LeadEvent, value: str) -> str:
@@ -324,3 +340,65 @@ def supervision_summary(samples) -> list[dict]:
         )
         .order_by("-not_confirmed", "-not_contacted", "dealer__code")
     )
+
+
+# --- the mobile reveal log (auditors) ---
+
+
+@dataclass(frozen=True)
+class RevealDay:
+    user_id: int
+    username: str
+    day: date
+    count: int
+    baseline: float  # the user's average reveals per day over the BASELINE_DAYS before `day`
+    flagged: bool
+
+
+def reveal_daily_summary(
+    *, day_from: date, day_to: date, user_id: int | None = None
+) -> list[RevealDay]:
+    """Reveals per user and day, each compared with that user's own usual volume.
+
+    A day is flagged when the user revealed at least REVEAL_FLAG_MIN numbers and at least
+    REVEAL_FLAG_FACTOR times their daily average of the REVEAL_BASELINE_DAYS before (days
+    without reveals count as zero): far more numbers than usual.
+    """
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db.models.functions import TruncDate
+
+    from leads.models import MobileReveal
+
+    baseline_days = settings.REVEAL_BASELINE_DAYS
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(day_from - timedelta(baseline_days), time()), tz)
+    end = timezone.make_aware(datetime.combine(day_to + timedelta(1), time()), tz)
+    rows = MobileReveal.objects.filter(created_at__gte=start, created_at__lt=end)
+    if user_id is not None:
+        rows = rows.filter(user_id=user_id)
+    counts: dict[tuple[int, date], int] = {
+        (row["user_id"], row["day"]): row["n"]
+        for row in rows.annotate(day=TruncDate("created_at", tzinfo=tz))
+        .values("user_id", "day")
+        .annotate(n=Count("id"))
+    }
+    names = dict(
+        get_user_model()
+        .objects.filter(pk__in={uid for uid, _day in counts})
+        .values_list("pk", "username")
+    )
+    result = []
+    for (uid, day), count in counts.items():
+        if not day_from <= day <= day_to:
+            continue
+        before = sum(
+            counts.get((uid, day - timedelta(offset)), 0) for offset in range(1, baseline_days + 1)
+        )
+        baseline = before / baseline_days
+        flagged = (
+            count >= settings.REVEAL_FLAG_MIN and count >= settings.REVEAL_FLAG_FACTOR * baseline
+        )
+        result.append(RevealDay(uid, names.get(uid, ""), day, count, round(baseline, 1), flagged))
+    result.sort(key=lambda r: (-r.day.toordinal(), not r.flagged, -r.count, r.username))
+    return result

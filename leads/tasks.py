@@ -56,3 +56,10 @@ def leads_lifecycle_task() -> dict:
     from leads.services.lifecycle import lifecycle_run
 
     return lifecycle_run()
+
+
+def login_failures_purge_task() -> int:
+    """Nightly: failed-login rows (usernames and IPs) are kept LOGIN_FAILURES_KEEP_DAYS only."""
+    from leads.security.lockout import login_failures_purge
+
+    return login_failures_purge()

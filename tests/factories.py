@@ -91,11 +91,10 @@ class AdvisorFactory(factory.django.DjangoModelFactory):
         """Dealer staff hold their role's permissions through its group, as in production."""
         if not create:
             return
-        from leads.services.roles import ROLE_ADVISOR, ROLE_DEALER_MANAGER, roles_ensure
+        from leads.services.roles import role_of_advisor, roles_ensure
 
         groups = roles_ensure()
-        name = ROLE_ADVISOR if obj.role == Advisor.Role.ADVISOR else ROLE_DEALER_MANAGER
-        obj.user.groups.add(groups[name])
+        obj.user.groups.add(groups[role_of_advisor(obj)])
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):

@@ -97,10 +97,43 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "leads.security.passwords.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Login lockout (leads/security/lockout.py): LOGIN_LOCKOUT_FAILURES failed logins of one
+# username within LOGIN_LOCKOUT_MINUTES lock it until LOGIN_LOCKOUT_MINUTES after the last one;
+# LOGIN_LOCKOUT_IP_FAILURES from one address in the window lock the address. The backend
+# refuses a locked login even with the right password.
+AUTHENTICATION_BACKENDS = ["leads.security.lockout.LockoutBackend"]
+LOGIN_LOCKOUT_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", "5"))
+LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
+LOGIN_LOCKOUT_IP_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_IP_FAILURES", "20"))
+# Behind a reverse proxy every request comes from the proxy's address: name the header it
+# sets with the client's address (e.g. HTTP_X_FORWARDED_FOR; its last entry is used), or the
+# address rule would lock everybody out at once. Empty: REMOTE_ADDR.
+CLIENT_IP_HEADER = os.environ.get("CLIENT_IP_HEADER", "")
+# Failed-login rows (usernames, addresses) are deleted after this many days (nightly task).
+LOGIN_FAILURES_KEEP_DAYS = int(os.environ.get("LOGIN_FAILURES_KEEP_DAYS", "30"))
+
+# Sessions end after 8 hours without a request (each request renews the cookie) and when the
+# browser closes. No page script reads the CSRF cookie (forms carry the token; the API docs
+# page renders it into the page), so it is HttpOnly too.
+SESSION_COOKIE_AGE = 8 * 60 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# Error reports (the admins' e-mails, the technical 500 page) with every mobile masked.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "leads.security.redaction.MaskingExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "leads.security.redaction.MaskingExceptionReporter"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
@@ -171,6 +204,12 @@ SPECTACULAR_SETTINGS = {
 # transaction, with who and why: see leads/services/audit.py.
 DJANGO_FSM_LOG_IGNORED_MODELS = ["leads.models.core.Lead"]
 
+
+def _may(*perms):
+    """A sidebar item shows only to users holding one of these permissions."""
+    return lambda request: any(request.user.has_perm(p) for p in perms)
+
+
 UNFOLD = {
     "SITE_TITLE": _("线索中心"),
     "SITE_HEADER": _("线索中心"),
@@ -178,6 +217,7 @@ UNFOLD = {
     "SITE_SYMBOL": "hub",
     "SHOW_LANGUAGES": True,
     "SHOW_HISTORY": True,
+    "LOGIN": {"form": "leads.security.lockout.AdminLoginForm"},
     "DASHBOARD_CALLBACK": "reports.admin.dashboard_callback",
     "SIDEBAR": {
         "show_search": True,
@@ -190,21 +230,25 @@ UNFOLD = {
                         "title": _("清洗队列"),
                         "icon": "headset_mic",
                         "link": reverse_lazy("admin:leads_cleansingqueuelead_changelist"),
+                        "permission": _may("leads.cleanse_lead", "leads.view_cleansingqueuelead"),
                     },
                     {
                         "title": _("培育池"),
                         "icon": "spa",
                         "link": reverse_lazy("admin:leads_nurturinglead_changelist"),
+                        "permission": _may("leads.cleanse_lead", "leads.view_nurturinglead"),
                     },
                     {
                         "title": _("抽样监督"),
                         "icon": "fact_check",
                         "link": reverse_lazy("admin:leads_supervisionsample_changelist"),
+                        "permission": _may("leads.cleanse_lead", "leads.view_supervisionsample"),
                     },
                     {
                         "title": _("外呼记录"),
                         "icon": "call_log",
                         "link": reverse_lazy("admin:leads_callrecord_changelist"),
+                        "permission": _may("leads.view_callrecord"),
                     },
                 ],
             },
@@ -215,21 +259,25 @@ UNFOLD = {
                         "title": _("线索"),
                         "icon": "contact_phone",
                         "link": reverse_lazy("admin:leads_lead_changelist"),
+                        "permission": _may("leads.view_lead"),
                     },
                     {
                         "title": _("原始线索"),
                         "icon": "inbox",
                         "link": reverse_lazy("admin:leads_rawlead_changelist"),
+                        "permission": _may("leads.view_rawlead"),
                     },
                     {
                         "title": _("客户"),
                         "icon": "person",
                         "link": reverse_lazy("admin:leads_customer_changelist"),
+                        "permission": _may("leads.view_customer"),
                     },
                     {
                         "title": _("跟进记录"),
                         "icon": "forum",
                         "link": reverse_lazy("admin:leads_followup_changelist"),
+                        "permission": _may("leads.view_followup"),
                     },
                 ],
             },
@@ -263,16 +311,48 @@ UNFOLD = {
                         "title": _("渠道"),
                         "icon": "hub",
                         "link": reverse_lazy("admin:channels_channel_changelist"),
+                        "permission": _may("channels.view_channel"),
                     },
                     {
                         "title": _("经销商"),
                         "icon": "storefront",
                         "link": reverse_lazy("admin:dealers_dealer_changelist"),
+                        "permission": _may("dealers.view_dealer"),
                     },
                     {
                         "title": _("销售顾问"),
                         "icon": "badge",
                         "link": reverse_lazy("admin:dealers_advisor_changelist"),
+                        "permission": _may("dealers.view_advisor"),
+                    },
+                ],
+            },
+            {
+                "title": _("个人信息保护"),
+                "items": [
+                    {
+                        "title": _("号码查看记录"),
+                        "icon": "visibility",
+                        "link": reverse_lazy("admin:leads_mobilereveal_changelist"),
+                        "permission": _may("leads.view_mobilereveal"),
+                    },
+                    {
+                        "title": _("个人信息请求"),
+                        "icon": "shield_person",
+                        "link": reverse_lazy("admin:leads_privacyrequest_changelist"),
+                        "permission": _may("leads.view_privacyrequest"),
+                    },
+                    {
+                        "title": _("导出记录"),
+                        "icon": "download",
+                        "link": reverse_lazy("admin:leads_exportlog_changelist"),
+                        "permission": _may("leads.view_exportlog"),
+                    },
+                    {
+                        "title": _("登录失败记录"),
+                        "icon": "lock_person",
+                        "link": reverse_lazy("admin:leads_loginfailure_changelist"),
+                        "permission": _may("leads.view_loginfailure"),
                     },
                 ],
             },
@@ -280,11 +360,52 @@ UNFOLD = {
     },
 }
 
+# Every handler masks mobiles (leads/security/redaction.py). Django's own "django" and
+# "django.server" loggers are redefined here so that none of Django's default handlers, which
+# would not mask, stays attached.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "mask_personal_data": {"()": "leads.security.redaction.MaskPersonalDataFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_personal_data"],
+        },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["mask_personal_data"],
+        },
+        "mail_admins": {
+            "level": "ERROR",
+            "class": "django.utils.log.AdminEmailHandler",
+            "filters": ["require_debug_false", "mask_personal_data"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
+
+# Reveal-on-reason (leads/services/reveal.py): a user's day is flagged in the reveal log when
+# they revealed at least REVEAL_FLAG_MIN numbers and REVEAL_FLAG_FACTOR times their own daily
+# average of the REVEAL_BASELINE_DAYS before.
+REVEAL_FLAG_MIN = int(os.environ.get("REVEAL_FLAG_MIN", "20"))
+REVEAL_FLAG_FACTOR = float(os.environ.get("REVEAL_FLAG_FACTOR", "3"))
+REVEAL_BASELINE_DAYS = int(os.environ.get("REVEAL_BASELINE_DAYS", "30"))

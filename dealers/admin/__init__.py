@@ -6,10 +6,13 @@ from unfold.decorators import action
 
 from dealers.models import Advisor, Dealer, DealerClosure, DispatchWindow, Region
 from leads.admin.exports import SafeExportMixin
+from leads.admin.scoping import RegionScopedAdminMixin
+from leads.services.roles import advisor_role_sync
 
 
 @admin.register(Region)
-class RegionAdmin(SafeExportMixin, ModelAdmin):
+class RegionAdmin(RegionScopedAdminMixin, SafeExportMixin, ModelAdmin):
+    region_lookup = "pk"
     list_display = ["code", "name", "dealer_count"]
     search_fields = ["code", "name"]
 
@@ -34,7 +37,8 @@ class DealerClosureInline(TabularInline):
 
 
 @admin.register(Dealer)
-class DealerAdmin(SafeExportMixin, ModelAdmin):
+class DealerAdmin(RegionScopedAdminMixin, SafeExportMixin, ModelAdmin):
+    region_lookup = "region"
     list_display = ["code", "name", "region", "province", "city", "status", "advisor_count"]
     list_filter = ["status", "region", "province"]
     list_select_related = ["region"]
@@ -60,14 +64,14 @@ class DealerAdmin(SafeExportMixin, ModelAdmin):
 
 
 @admin.register(DealerClosure)
-class DealerClosureAdmin(SafeExportMixin, ModelAdmin):
+class DealerClosureAdmin(RegionScopedAdminMixin, SafeExportMixin, ModelAdmin):
     list_display = ["dealer", "start_date", "end_date", "reason"]
     list_select_related = ["dealer"]
     search_fields = ["dealer__code", "dealer__name"]
 
 
 @admin.register(DispatchWindow)
-class DispatchWindowAdmin(SafeExportMixin, ModelAdmin):
+class DispatchWindowAdmin(RegionScopedAdminMixin, SafeExportMixin, ModelAdmin):
     list_display = ["dealer", "weekday", "opens_at", "closes_at"]
     list_filter = ["weekday"]
     list_select_related = ["dealer"]
@@ -75,7 +79,7 @@ class DispatchWindowAdmin(SafeExportMixin, ModelAdmin):
 
 
 @admin.register(Advisor)
-class AdvisorAdmin(SafeExportMixin, ModelAdmin):
+class AdvisorAdmin(RegionScopedAdminMixin, SafeExportMixin, ModelAdmin):
     list_display = [
         "name",
         "dealer",
@@ -101,3 +105,7 @@ class AdvisorAdmin(SafeExportMixin, ModelAdmin):
 
     def has_leaves_permission(self, request, object_id=None):
         return request.user.has_perm("dealers.change_advisor")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        advisor_role_sync(obj)  # the login's group follows the role

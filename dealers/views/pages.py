@@ -4,10 +4,12 @@ advisor's day and the pool; the lead page. Views parse, call one service, render
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 
+from config.errors import DomainError
 from dealers.access import dealer_page, is_manager, leads_visible_to, member_of
 from dealers.forms import (
     CustomerCorrectionForm,
@@ -29,7 +31,9 @@ from dealers.selectors import (
 )
 from dealers.views.common import report_outcomes, run_service, selected_ids
 from leads import services
-from leads.models import OWNED_STATUSES, POOL_STATUSES, Status
+from leads.forms import RevealForm, reveal_panel
+from leads.models import OWNED_STATUSES, POOL_STATUSES, MobileReveal, Status
+from leads.security.lockout import LoginForm
 from leads.selectors import lead_timeline
 from leads.services.assignment import (
     advisor_stats,
@@ -41,12 +45,14 @@ from leads.services.assignment import (
     leads_recall_batch,
     policy_for,
 )
+from leads.services.reveal import client_ip, mobile_reveal
 
 PAGE = 30
 
 
 class DealerLoginView(auth_views.LoginView):
     template_name = "dealer/login.html"
+    authentication_form = LoginForm
     redirect_authenticated_user = True
 
     def get_success_url(self):
@@ -259,9 +265,7 @@ def lead_view(request, lead_id: int):
     manager = is_manager(member)
     follow_form = FollowUpForm(prefix="f")
     defeat_form = DefeatRequestForm(prefix="d")
-    correction_form = CustomerCorrectionForm(
-        prefix="c", initial={"name": lead.customer.name, "mobile": lead.customer.mobile}
-    )
+    correction_form = CustomerCorrectionForm(prefix="c", initial={"name": lead.customer.name})
     reassign_form = ReassignForm(prefix="r", dealer_id=member.dealer_id)
     if request.method == "POST":
         action = request.POST.get("do")
@@ -303,8 +307,9 @@ def lead_view(request, lead_id: int):
                 changes = {}
                 if correction_form.cleaned_data["name"] != lead.customer.name:
                     changes["customer_name"] = correction_form.cleaned_data["name"]
-                if correction_form.cleaned_data["mobile"] != lead.customer.mobile:
-                    changes["customer_mobile"] = correction_form.cleaned_data["mobile"]
+                new_mobile = correction_form.cleaned_data["mobile"].strip()
+                if new_mobile and new_mobile != lead.customer.mobile:
+                    changes["customer_mobile"] = new_mobile
                 done = not changes or run_service(
                     request,
                     lambda: services.lead_update(
@@ -351,7 +356,6 @@ def lead_view(request, lead_id: int):
             if not leads_visible_to(member).filter(pk=lead.pk).exists():
                 return redirect("dealer:home")
             return redirect("dealer:lead", lead_id=lead.pk)
-    show_mobile = owner or manager
     return render(
         request,
         "dealer/lead.html",
@@ -359,7 +363,12 @@ def lead_view(request, lead_id: int):
             "lead": lead,
             "owner": owner,
             "manager": manager,
-            "show_mobile": show_mobile,
+            "reveal": reveal_panel(
+                request,
+                lead,
+                action_url=reverse("dealer:lead_reveal", args=[lead.pk]),
+                next_url=reverse("dealer:lead", args=[lead.pk]),
+            ),
             "in_pool": lead.status in POOL_STATUSES and lead.advisor_id is None,
             "workable": lead.status
             in (
@@ -377,3 +386,31 @@ def lead_view(request, lead_id: int):
             "reassign_form": reassign_form,
         },
     )
+
+
+@dealer_page()
+def lead_reveal_view(request, lead_id: int):
+    """ "查看号码" on the lead page (POST): logged, then the page shows the number a while."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    lead = get_object_or_404(leads_visible_to(request.member), pk=lead_id)
+    form = RevealForm(request.POST)
+    target = reverse("dealer:lead", args=[lead.pk])
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(target)
+    try:
+        reveal = mobile_reveal(
+            actor=request.user,
+            lead_id=lead.pk,
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["note"],
+            source=MobileReveal.Source.DEALER,
+            ip=client_ip(request),
+        )
+    except DomainError as error:
+        messages.error(request, str(error))
+        return redirect(target)
+    return redirect(f"{target}?reveal={reveal.pk}")

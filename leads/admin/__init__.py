@@ -1,1 +1,11 @@
-from leads.admin import cleansing, imports, lead, lifecycle, records, third_party  # noqa: F401
+from leads.admin import (  # noqa: F401
+    cleansing,
+    imports,
+    lead,
+    lifecycle,
+    privacy,
+    records,
+    reveals,
+    security,
+    third_party,
+)

@@ -25,6 +25,7 @@ from leads.admin.filters import ChannelLevel1Filter, ChannelLevel2Filter, Channe
 from leads.admin.forms import ReasonForm
 from leads.admin.lead import _age
 from leads.admin.records import ReadOnlyAdmin
+from leads.forms import reveal_panel
 from leads.models import (
     CallRecord,
     CleansingPolicy,
@@ -56,13 +57,17 @@ from leads.services.cleansing import (
 
 
 class CleansingPermissions:
-    """The desk is for users who may cleanse leads (HQ agents, HQ admins)."""
+    """The desk is for users who may cleanse leads (HQ agents, HQ admins); auditors, who hold
+    the proxy model's view permission, read it without its actions."""
 
     def has_module_permission(self, request):
-        return request.user.has_perm("leads.cleanse_lead")
+        return self.has_view_permission(request)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("leads.cleanse_lead")
+        opts = self.opts
+        return request.user.has_perm("leads.cleanse_lead") or request.user.has_perm(
+            f"{opts.app_label}.view_{opts.model_name}"
+        )
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -304,6 +309,12 @@ def workbench_view(model_admin, request, object_id):
         "back_url": back,
         "lead_url": reverse("admin:leads_lead_change", args=[lead.pk]),
         "policy": CleansingPolicy.current(),
+        "reveal": reveal_panel(
+            request,
+            lead,
+            action_url=reverse("admin:leads_mobilereveal_reveal", args=[lead.pk]),
+            next_url=request.path,
+        ),
     }
     return TemplateResponse(request, "admin/leads/cleansing/workbench.html", context)
 

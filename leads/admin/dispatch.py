@@ -11,7 +11,11 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
-from unfold.widgets import UnfoldAdminSelect2Widget, UnfoldAdminTextareaWidget
+from unfold.widgets import (
+    UnfoldAdminSelect2Widget,
+    UnfoldAdminTextareaWidget,
+    UnfoldAdminTextInputWidget,
+)
 
 from config.errors import DomainError
 from dealers.models import Dealer, WorkCalendarDay
@@ -24,6 +28,11 @@ _context: ContextVar[DispatchContext | None] = ContextVar("dispatch_context", de
 UNDISPATCHED = [*HQ_STATUSES]
 
 
+CONSENT_HELP = _(
+    "把客户信息交给新经销商须有客户同意：写明依据，例如“客户 11-25 来电同意转至该店，坐席陈静”。"
+)
+
+
 class TransferForm(forms.Form):
     to_dealer = forms.ModelChoiceField(
         label=_("转派到经销商"),
@@ -32,6 +41,12 @@ class TransferForm(forms.Form):
     )
     reason = forms.CharField(
         label=_("原因"), max_length=200, widget=UnfoldAdminTextareaWidget(attrs={"rows": 2})
+    )
+    consent_basis = forms.CharField(
+        label=_("客户同意依据"),
+        max_length=100,
+        help_text=CONSENT_HELP,
+        widget=UnfoldAdminTextInputWidget,
     )
 
 
@@ -84,6 +99,7 @@ class LeadDispatchAdminMixin:
                         to_dealer_id=form.cleaned_data["to_dealer"].pk,
                         actor=request.user,
                         reason=form.cleaned_data["reason"],
+                        consent_basis=form.cleaned_data["consent_basis"],
                     )
                 except DomainError as error:
                     self.message_user(request, f"#{lead_id}：{error}", messages.ERROR)
@@ -131,6 +147,12 @@ class DealerExitForm(forms.Form):
     reason = forms.CharField(
         label=_("退网原因"), max_length=200, widget=UnfoldAdminTextareaWidget(attrs={"rows": 2})
     )
+    consent_basis = forms.CharField(
+        label=_("客户同意依据"),
+        max_length=100,
+        help_text=CONSENT_HELP,
+        widget=UnfoldAdminTextInputWidget,
+    )
 
 
 def dealer_exit_view(model_admin, request, object_id):
@@ -144,6 +166,7 @@ def dealer_exit_view(model_admin, request, object_id):
                 to_dealer_id=form.cleaned_data["to_dealer"].pk,
                 actor=request.user,
                 reason=form.cleaned_data["reason"],
+                consent_basis=form.cleaned_data["consent_basis"],
             )
         except DomainError as error:
             form.add_error(None, str(error))

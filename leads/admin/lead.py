@@ -22,6 +22,9 @@ from leads.admin.filters import (
     RegionFilter,
 )
 from leads.admin.records import RawLeadInline
+from leads.admin.reveals import reveal_action_url
+from leads.admin.scoping import region_scoped
+from leads.forms import reveal_panel
 from leads.models import Lead, Status
 from leads.selectors import lead_list_admin, lead_timeline, leads_matching
 
@@ -153,7 +156,7 @@ class LeadAdmin(SafeExportMixin, LeadDispatchAdminMixin, FSMAdminMixin, ModelAdm
     inlines = [RawLeadInline]
 
     def get_queryset(self, request):
-        return lead_list_admin()
+        return region_scoped(request, lead_list_admin(), "dealer__region")
 
     def get_search_results(self, request, queryset, search_term):
         return leads_matching(queryset, search_term), False
@@ -195,6 +198,12 @@ class LeadAdmin(SafeExportMixin, LeadDispatchAdminMixin, FSMAdminMixin, ModelAdm
         lead = self.get_object(request, object_id)
         if lead is not None:
             extra_context["timeline"] = lead_timeline(lead)
+            extra_context["reveal"] = reveal_panel(
+                request,
+                lead,
+                action_url=reveal_action_url(lead.pk),
+                next_url=request.path,
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
     # --- transitions through services ---
@@ -202,6 +211,12 @@ class LeadAdmin(SafeExportMixin, LeadDispatchAdminMixin, FSMAdminMixin, ModelAdm
     @staticmethod
     def get_fsm_block_label(fsm_field_name: str) -> str:
         return str(_("状态操作") if fsm_field_name == "status" else _("级别操作"))
+
+    def _get_fsm_extra_context(self, *, request, obj):
+        # Read-only roles (operations, auditors, region managers) see no transition buttons.
+        if obj is None or not self.has_change_permission(request, obj):
+            return iter(())
+        return super()._get_fsm_extra_context(request=request, obj=obj)
 
     def is_fsm_transition_visible(self, transition) -> bool:
         return transition.name in TRANSITION_SERVICES and bool(transition.custom.get("admin"))
@@ -289,7 +304,7 @@ class LeadAdmin(SafeExportMixin, LeadDispatchAdminMixin, FSMAdminMixin, ModelAdm
 
     @display(description=_("手机号"))
     def customer_mobile(self, obj):
-        return obj.customer.mobile
+        return obj.customer.masked_mobile  # in full only through the logged reveal above
 
     @display(description=_("城市"))
     def customer_city(self, obj):

@@ -1,6 +1,9 @@
 """Admins of the lead's records: customers, raw leads, follow-ups, the audit, grade cycles."""
 
+import json
+
 from django.contrib import admin
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django_fsm_log.models import StateLog
 from unfold.admin import ModelAdmin, TabularInline
@@ -9,6 +12,7 @@ from unfold.decorators import action
 
 from leads.admin.entry import manual_entry_view
 from leads.admin.exports import SafeExportMixin
+from leads.masking import mask_data, mask_mobile
 from leads.models import (
     Customer,
     FollowUp,
@@ -57,10 +61,20 @@ class CustomerAdmin(SafeExportMixin, ModelAdmin):
     list_display = ["id", "name", "masked_mobile", "province", "city", "created_at"]
     search_fields = ["mobile", "name"]
     search_help_text = _("按手机号（任意格式或后四位）或姓名搜索")
-    readonly_fields = ["mobile", "created_at", "updated_at"]
-    fields = ["mobile", "name", "province", "city", "created_at", "updated_at"]
+    # Never the full number on screen (PIPL): the masked one; a caller reveals it on the lead.
+    readonly_fields = ["masked_mobile", "created_at", "updated_at", "anonymised_at"]
+    fields = [
+        "masked_mobile",
+        "name",
+        "province",
+        "city",
+        "created_at",
+        "updated_at",
+        "anonymised_at",
+    ]
     inlines = [CustomerLeadInline]
     show_full_result_count = False
+    actions_detail = ["export_personal_data", "anonymise"]
 
     def get_search_results(self, request, queryset, search_term):
         return customers_matching(queryset, search_term), False
@@ -74,9 +88,34 @@ class CustomerAdmin(SafeExportMixin, ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # name/city corrections go through the lead (audited)
 
+    def has_privacy_request_permission(self, request, object_id=None):
+        return request.user.has_perm("leads.handle_privacy_request")
+
     @admin.display(description=_("手机号"))
     def masked_mobile(self, obj):
         return obj.masked_mobile
+
+    @action(
+        description=_("导出个人信息"),
+        url_path="personal-data",
+        icon="download",
+        permissions=["privacy_request"],
+    )
+    def export_personal_data(self, request, object_id):
+        from leads.admin.privacy import customer_export_view
+
+        return customer_export_view(self, request, object_id)
+
+    @action(
+        description=_("匿名化（删除个人信息）"),
+        url_path="anonymise",
+        icon="person_off",
+        permissions=["privacy_request"],
+    )
+    def anonymise(self, request, object_id):
+        from leads.admin.privacy import customer_anonymise_view
+
+        return customer_anonymise_view(self, request, object_id)
 
 
 @admin.register(RawLead)
@@ -87,7 +126,7 @@ class RawLeadAdmin(SafeExportMixin, ReadOnlyAdmin):
         "channel",
         "source",
         "external_id",
-        "mobile",
+        "masked_mobile",
         "outcome",
         "outcome_reason",
         "lead",
@@ -97,7 +136,22 @@ class RawLeadAdmin(SafeExportMixin, ReadOnlyAdmin):
     list_select_related = ["channel"]
     search_fields = ["=mobile", "=external_id"]
     show_full_result_count = False
-    readonly_fields = [f.name for f in RawLead._meta.fields]
+    # The mobile and the payload as received hold the full number: shown masked.
+    fields = [
+        "channel",
+        "external_id",
+        "source",
+        "masked_payload",
+        "received_at",
+        "masked_mobile",
+        "outcome",
+        "outcome_reason",
+        "outcome_detail",
+        "customer",
+        "lead",
+        "submitted_by",
+    ]
+    readonly_fields = fields
     actions_list = ["enter_lead"]
 
     @action(description=_("录入线索"), url_path="enter", icon="add_call", permissions=["enter"])
@@ -106,6 +160,17 @@ class RawLeadAdmin(SafeExportMixin, ReadOnlyAdmin):
 
     def has_enter_permission(self, request):
         return request.user.has_perm("leads.change_lead")
+
+    @admin.display(description=_("规范化手机号"))
+    def masked_mobile(self, obj):
+        return mask_mobile(obj.mobile) if obj.mobile else "—"
+
+    @admin.display(description=_("原始数据"))
+    def masked_payload(self, obj):
+        return format_html(
+            '<pre class="whitespace-pre-wrap text-sm">{}</pre>',
+            json.dumps(mask_data(obj.payload), ensure_ascii=False, indent=2),
+        )
 
 
 @admin.register(FollowUp)

@@ -1,6 +1,7 @@
 """Every write to leads goes through these services (STYLE.md: one door for writes)."""
 
 from leads.services.audit import lead_event_record
+from leads.services.customer_rights import customer_anonymise, customer_data_export
 from leads.services.edit import lead_update
 from leads.services.follow_up import grade_cycle_days, lead_follow_up_record
 from leads.services.transitions import (
@@ -27,6 +28,8 @@ from leads.services.transitions import (
 
 __all__ = [
     "PermissionRefused",
+    "customer_anonymise",
+    "customer_data_export",
     "grade_cycle_days",
     "lead_approve_defeat",
     "lead_archive",

@@ -120,3 +120,24 @@ def _has_advisor(user) -> bool:
         return user.advisor is not None
     except Exception:  # RelatedObjectDoesNotExist: the user is HQ staff
         return False
+
+
+def consent_record(lead: Lead, *, dealer=None, actor=None) -> dict[str, Any]:
+    """The consent a handing of the customer's data to a dealer rests on, as stored on the
+    lead at that moment (PIPL art. 23), for the DISPATCHED/TRANSFERRED event's data."""
+    if dealer is None and lead.consent_dealer_id and Lead.consent_dealer.is_cached(lead):
+        dealer = lead.consent_dealer
+    if dealer is None and lead.dealer_id == lead.consent_dealer_id and Lead.dealer.is_cached(lead):
+        dealer = lead.dealer
+    by = actor if actor is not None and getattr(actor, "pk", None) else None
+    if by is None and lead.consent_by_id and Lead.consent_by.is_cached(lead):
+        by = lead.consent_by
+    at = timezone.localtime(lead.consent_at).strftime("%Y-%m-%d %H:%M") if lead.consent_at else ""
+    return {
+        "dealer_id": lead.consent_dealer_id,
+        "dealer": dealer.name if dealer is not None else f"#{lead.consent_dealer_id}",
+        "at": at,
+        "by_id": lead.consent_by_id,
+        "by": _actor_label(by) if by is not None else "",
+        "note": lead.consent_note,
+    }

@@ -19,7 +19,7 @@ from dealers.calendar import CalendarMissing, HoursBook
 from dealers.models import Dealer
 from leads.models import DispatchPolicy, Intent, Lead, LeadEvent, Notification, Status
 from leads.notifications import notification_send
-from leads.services.audit import audit_batched, lead_event_record
+from leads.services.audit import audit_batched, consent_record, lead_event_record
 from leads.services.transitions import run_transition
 
 logger = logging.getLogger(__name__)
@@ -227,6 +227,7 @@ def _dispatch_ready(leads: list[Lead], now: datetime) -> None:
                 actor=None,
                 kind=LeadEvent.Kind.DISPATCHED,
                 reason=_("自动派发"),
+                data={"consent": consent_record(lead)},
                 params={"at": now},
             )
             eligible = lead.eligible_at or now

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from config.errors import InvalidTransition, NotFound, ValidationFailed
 from dealers.models import Dealer
@@ -24,13 +25,16 @@ from leads.models import (
     Status,
 )
 from leads.notifications import notification_send
-from leads.services.audit import lead_event_record
+from leads.services.audit import consent_record, lead_event_record
 from leads.services.merge import lead_merge_into
 from leads.services.transitions import changed_fields, lead_lock, run_transition, save_changes
 from leads.services.transitions import snapshot as lead_snapshot
 
 TRANSFERABLE = [*POOL_STATUSES, *OWNED_STATUSES]
 MOVED, TARGET_ORDERED, MERGED, REACTIVATED = "moved", "target_ordered", "merged", "reactivated"
+MISSING_CONSENT = gettext_lazy(
+    "转派须写明客户同意由新经销商联系的依据（例如：客户来电同意，时间、坐席）。"
+)
 
 
 @dataclass
@@ -46,12 +50,20 @@ def lead_transfer(
     to_dealer_id: int,
     actor,
     reason: str,
+    consent_basis: str,
     notice_kind: str = CustomerNotice.Kind.TRANSFER,
 ) -> TransferResult:
-    """Move one lead to another dealer under the uniqueness rule (see the module docstring)."""
+    """Move one lead to another dealer under the uniqueness rule (see the module docstring).
+
+    Handing the customer's data to another dealer needs the customer's consent (PIPL art. 23):
+    `consent_basis` says what it rests on (e.g. "客户 11-25 来电同意转至 B 店，坐席陈静"); it is
+    stored as the lead's consent to the new dealer and shown on the transfer event."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("转派必须填写原因。"))
+    consent_basis = (consent_basis or "").strip()
+    if not consent_basis:
+        raise ValidationFailed(MISSING_CONSENT)
     with transaction.atomic():
         lead = lead_lock(lead_id=lead_id)
         if lead.dealer_id is None or lead.status not in TRANSFERABLE:
@@ -78,7 +90,7 @@ def lead_transfer(
         )
         why = _("%(a)s → %(b)s：%(reason)s") % {"a": source.name, "b": to.name, "reason": reason}
         if target is None:
-            result = _move(lead, to, actor=actor, why=why, now=now)
+            result = _move(lead, to, actor=actor, why=why, now=now, basis=consent_basis)
         elif target.status == Status.ORDERED:
             lead_event_record(
                 lead=lead,
@@ -102,7 +114,7 @@ def lead_transfer(
                 actor=actor,
                 reason=why[:255],
                 now=now,
-                consent_note=_("总部转派，已通知客户"),
+                consent_note=consent_basis[:100],
             )
             case = REACTIVATED if reactivated else MERGED
             template = (
@@ -134,33 +146,41 @@ def lead_transfer(
     return result
 
 
-def _move(lead: Lead, to: Dealer, *, actor, why: str, now) -> TransferResult:
+def _move(lead: Lead, to: Dealer, *, actor, why: str, now, basis: str) -> TransferResult:
     before = lead_snapshot(lead)
     from_id = lead.dealer_id
+    lead.consent_dealer, lead.consent_at = to, now
+    lead.consent_by = actor if getattr(actor, "pk", None) else None
+    lead.consent_note = basis[:100]
     run_transition(
         lead,
         "transfer",
         actor=actor,
         kind=LeadEvent.Kind.TRANSFERRED,
         reason=why[:255],
-        data={"from_dealer_id": from_id, "to_dealer_id": to.pk},
+        data={
+            "from_dealer_id": from_id,
+            "to_dealer_id": to.pk,
+            "consent": consent_record(lead, dealer=to, actor=actor),
+        },
         params={"dealer": to, "at": now},
     )
-    lead.consent_dealer, lead.consent_at = to, now
-    lead.consent_by = actor if getattr(actor, "pk", None) else None
-    lead.consent_note = _("总部转派，已通知客户")
     save_changes(lead, changed_fields(before, lead))
     return TransferResult(
         MOVED, lead.pk, _("线索 #%(id)s 已转派到 %(b)s。") % {"id": lead.pk, "b": to.name}
     )
 
 
-def dealer_exit(*, dealer_id: int, to_dealer_id: int, actor, reason: str) -> dict[str, int]:
+def dealer_exit(
+    *, dealer_id: int, to_dealer_id: int, actor, reason: str, consent_basis: str
+) -> dict[str, int]:
     """A dealer leaves the network: every open lead goes to the chosen dealer under the same
     rules, the dealer is marked exited (it never receives leads again); returns the counts."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("退网必须填写原因。"))
+    if not (consent_basis or "").strip():
+        raise ValidationFailed(MISSING_CONSENT)
     counts = {MOVED: 0, TARGET_ORDERED: 0, MERGED: 0, REACTIVATED: 0}
     with transaction.atomic():
         dealer = Dealer.objects.select_for_update().filter(pk=dealer_id).first()
@@ -179,6 +199,7 @@ def dealer_exit(*, dealer_id: int, to_dealer_id: int, actor, reason: str) -> dic
                 to_dealer_id=to_dealer_id,
                 actor=actor,
                 reason=_("经销商退网：%(r)s") % {"r": reason},
+                consent_basis=consent_basis,
                 notice_kind=CustomerNotice.Kind.DEALER_EXIT,
             )
             counts[result.case] += 1

@@ -15,7 +15,7 @@ from django_fsm import can_proceed, has_transition_perm
 from config.errors import ConflictError, InvalidTransition, NotFound, ValidationFailed
 from dealers.models import Advisor, Dealer
 from leads.models import OWNED_STATUSES, Grade, Lead, LeadEvent, Status
-from leads.services.audit import lead_event_record, lead_state_log_record
+from leads.services.audit import consent_record, lead_event_record, lead_state_log_record
 
 
 class PermissionRefused(InvalidTransition):
@@ -209,6 +209,7 @@ def lead_dispatch(*, lead_id: int, actor=None, reason: str = "") -> Lead:
             actor=actor,
             kind=LeadEvent.Kind.DISPATCHED,
             reason=reason,
+            data={"consent": consent_record(lead, dealer=dealer)},
             params={"at": now},
         )
         save_changes(lead, fields)

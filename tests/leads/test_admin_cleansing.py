@@ -42,7 +42,8 @@ def test_workbench_shows_customer_history_and_the_call_form(client, agent):
     text = page.content.decode()
     assert page.status_code == 200
     assert 'id="call-outcome"' in text and 'id="other-leads"' in text
-    assert lead.customer.mobile in text and "再次待跟进" in text
+    assert lead.customer.masked_mobile in text and "再次待跟进" in text
+    assert lead.customer.mobile not in text  # in full only after a logged reveal
 
 
 def test_workbench_post_records_a_qualified_outcome_and_claims_the_next(client, agent):

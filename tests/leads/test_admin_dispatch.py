@@ -54,6 +54,7 @@ def test_transfer_action_asks_for_dealer_and_reason_then_moves_the_leads(client,
             "apply": "1",
             "to_dealer": b.pk,
             "reason": "原店跟进不力",
+            "consent_basis": "客户来电同意转店",
         },
         follow=True,
     )
@@ -71,7 +72,11 @@ def test_dealer_exit_page_moves_leads_and_reports_the_counts(client, hq_admin):
     url = reverse("admin:dealers_dealer_exit_network", args=[a.pk])
 
     assert client.get(url).status_code == 200
-    response = client.post(url, {"to_dealer": b.pk, "reason": "经营不善"}, follow=True)
+    response = client.post(
+        url,
+        {"to_dealer": b.pk, "reason": "经营不善", "consent_basis": "已电话征得客户同意"},
+        follow=True,
+    )
 
     a.refresh_from_db()
     assert a.status == Dealer.Status.EXITED

@@ -42,6 +42,13 @@ SCHEDULES = [
         "repeats": -1,
     },
     {
+        "name": "leads-login-failures-purge",
+        "func": "leads.tasks.login_failures_purge_task",
+        "schedule_type": Schedule.CRON,
+        "cron": "15 3 * * *",
+        "repeats": -1,
+    },
+    {
         "name": "reports-rollup-nightly",
         "func": "reports.tasks.reports_rollup_nightly_task",
         "schedule_type": Schedule.CRON,

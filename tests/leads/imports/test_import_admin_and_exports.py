@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 
 from channels.models import ChannelToken
 from leads.models import ExportLog, ImportJob, Lead, Status
-from leads.services.roles import ROLE_HQ_ADMIN, ROLE_HQ_AGENT, roles_ensure
+from leads.services.roles import ROLE_HQ_ADMIN, ROLE_HQ_AGENT, ROLE_HQ_OPS, roles_ensure
 from tests.factories import CustomerFactory, LeadFactory, UserFactory
 from tests.leads.imports.conftest import openpyxl_bytes, uploaded
 
@@ -118,8 +118,8 @@ def test_export_has_chinese_headers_and_choice_labels(admin_client_logged):
 
 def test_export_masks_mobiles_unless_the_user_may_see_them(client):
     roles = roles_ensure()
-    agent = UserFactory(username="agent", is_staff=True)
-    agent.groups.add(roles[ROLE_HQ_AGENT])
+    agent = UserFactory(username="ops", is_staff=True)
+    agent.groups.add(roles[ROLE_HQ_OPS])
     LeadFactory(customer=CustomerFactory(mobile="13812345678"))
     client.force_login(agent)
 
@@ -157,7 +157,7 @@ def test_the_export_log_is_visible_to_hq_admins_only(client):
         UserFactory(username="agent", is_staff=True),
     )
     hq_admin.groups.add(roles[ROLE_HQ_ADMIN])
-    agent.groups.add(roles[ROLE_HQ_AGENT])
+    agent.groups.add(roles[ROLE_HQ_OPS])
 
     client.force_login(hq_admin)
     as_admin = client.get(reverse("admin:leads_exportlog_changelist"))

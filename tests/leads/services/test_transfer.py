@@ -20,7 +20,13 @@ def test_lead_moves_when_the_new_dealer_has_none_for_the_customer(hq):
     lead = lead_at_dealer(Status.FOLLOWING)
     b = DealerFactory()
 
-    result = lead_transfer(lead_id=lead.pk, to_dealer_id=b.pk, actor=hq, reason="跟进不力")
+    result = lead_transfer(
+        lead_id=lead.pk,
+        to_dealer_id=b.pk,
+        actor=hq,
+        reason="跟进不力",
+        consent_basis="客户来电同意",
+    )
 
     lead.refresh_from_db()
     assert result.case == "moved" and lead.dealer == b
@@ -34,7 +40,11 @@ def test_nothing_moves_when_the_customer_already_ordered_at_the_new_dealer(hq):
     ordered = lead_at_dealer(Status.ORDERED, customer=lead.customer, grade=Grade.O)
 
     result = lead_transfer(
-        lead_id=lead.pk, to_dealer_id=ordered.dealer_id, actor=hq, reason="客户要求"
+        lead_id=lead.pk,
+        to_dealer_id=ordered.dealer_id,
+        actor=hq,
+        reason="客户要求",
+        consent_basis="客户来电同意",
     )
 
     lead.refresh_from_db()
@@ -55,7 +65,11 @@ def test_history_merges_into_the_open_lead_at_the_new_dealer(hq):
     open_lead = lead_at_dealer(Status.INVITED, customer=lead.customer)
 
     result = lead_transfer(
-        lead_id=lead.pk, to_dealer_id=open_lead.dealer_id, actor=hq, reason="就近服务"
+        lead_id=lead.pk,
+        to_dealer_id=open_lead.dealer_id,
+        actor=hq,
+        reason="就近服务",
+        consent_basis="客户来电同意",
     )
 
     open_lead.refresh_from_db()
@@ -72,7 +86,11 @@ def test_defeated_lead_at_the_new_dealer_is_reactivated_with_the_history(hq):
     )
 
     result = lead_transfer(
-        lead_id=lead.pk, to_dealer_id=defeated.dealer_id, actor=hq, reason="客户回心转意"
+        lead_id=lead.pk,
+        to_dealer_id=defeated.dealer_id,
+        actor=hq,
+        reason="客户回心转意",
+        consent_basis="客户来电同意",
     )
 
     defeated.refresh_from_db()
@@ -93,7 +111,9 @@ def test_every_case_writes_a_customer_notice_and_a_message_to_the_new_dealer(hq,
     if existing:
         lead_at_dealer(existing.pop("status"), dealer=b, customer=lead.customer, **existing)
 
-    result = lead_transfer(lead_id=lead.pk, to_dealer_id=b.pk, actor=hq, reason="测试")
+    result = lead_transfer(
+        lead_id=lead.pk, to_dealer_id=b.pk, actor=hq, reason="测试", consent_basis="客户来电同意"
+    )
 
     assert result.case == case
     notice = CustomerNotice.objects.get()
@@ -105,14 +125,26 @@ def test_transfer_needs_a_reason(hq):
     lead = lead_at_dealer(Status.FOLLOWING)
 
     with pytest.raises(ValidationFailed):
-        lead_transfer(lead_id=lead.pk, to_dealer_id=DealerFactory().pk, actor=hq, reason=" ")
+        lead_transfer(
+            lead_id=lead.pk,
+            to_dealer_id=DealerFactory().pk,
+            actor=hq,
+            reason=" ",
+            consent_basis="客户来电同意",
+        )
 
 
 def test_closed_lead_cannot_be_transferred(hq):
     lead = lead_at_dealer(Status.ORDERED, grade=Grade.O)
 
     with pytest.raises(InvalidTransition):
-        lead_transfer(lead_id=lead.pk, to_dealer_id=DealerFactory().pk, actor=hq, reason="x")
+        lead_transfer(
+            lead_id=lead.pk,
+            to_dealer_id=DealerFactory().pk,
+            actor=hq,
+            reason="x",
+            consent_basis="客户来电同意",
+        )
 
 
 def test_transfer_to_an_exited_dealer_is_refused(hq):
@@ -120,7 +152,11 @@ def test_transfer_to_an_exited_dealer_is_refused(hq):
 
     with pytest.raises(ValidationFailed):
         lead_transfer(
-            lead_id=lead.pk, to_dealer_id=DealerFactory(status="exited").pk, actor=hq, reason="x"
+            lead_id=lead.pk,
+            to_dealer_id=DealerFactory(status="exited").pk,
+            actor=hq,
+            reason="x",
+            consent_basis="客户来电同意",
         )
 
 
@@ -137,7 +173,9 @@ def test_dealer_exit_moves_every_open_lead_reports_the_counts_and_closes_the_dea
     )
     done = lead_at_dealer(Status.ORDERED, dealer=a, grade=Grade.O)
 
-    counts = dealer_exit(dealer_id=a.pk, to_dealer_id=b.pk, actor=hq, reason="合同到期")
+    counts = dealer_exit(
+        dealer_id=a.pk, to_dealer_id=b.pk, actor=hq, reason="合同到期", consent_basis="客户来电同意"
+    )
 
     a.refresh_from_db()
     moving.refresh_from_db()
