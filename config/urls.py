@@ -11,8 +11,13 @@ urlpatterns = [
     path("dealer/", include("dealers.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("leads.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Public documentation (it holds no data): a channel token in the header is not checked.
+    path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[]), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", authentication_classes=[]),
+        name="api-docs",
+    ),
 ]
 
 if settings.DEBUG:

@@ -2,6 +2,7 @@
 by advisor; every count opens the dealer's leads behind it, every table exports to xlsx."""
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import select_template
@@ -89,7 +90,8 @@ def dealer_report_leads(request, dealer=None):
     context = _base_context(request, dealer, scope)
     try:
         cell = cell_from_params(request.GET, scope, frozenset([dealer.pk]))
-    except ValueError as error:
+    except (ValueError, PermissionDenied) as error:
+        # The dealer pages never hint that another dealer's rows exist: 404, not 403.
         raise Http404 from error
     try:
         reverse("dealer:lead", args=[1])

@@ -27,6 +27,9 @@ class ChannelAdmin(SafeExportMixin, ModelAdmin):
     ordering = ["level", "sort_order", "code"]
     actions = ["rotate_token"]
 
+    def has_rotate_token_permission(self, request):
+        return request.user.has_perm("channels.change_channeltoken")
+
     @admin.display(description=_("上级"))
     def parent_path(self, obj):
         return " › ".join(obj.path_names()[:-1]) or "—"
@@ -35,7 +38,9 @@ class ChannelAdmin(SafeExportMixin, ModelAdmin):
     def has_token(self, obj):
         return hasattr(obj, "token")
 
-    @admin.action(description=_("生成/轮换接口令牌（旧令牌立即失效）"))
+    @admin.action(
+        description=_("生成/轮换接口令牌（旧令牌立即失效）"), permissions=["rotate_token"]
+    )
     def rotate_token(self, request, queryset):
         for channel in queryset:
             try:

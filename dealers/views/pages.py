@@ -4,7 +4,7 @@ advisor's day and the pool; the lead page. Views parse, call one service, render
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
-from django.http import HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
@@ -51,9 +51,16 @@ PAGE = 30
 
 
 class DealerLoginView(auth_views.LoginView):
+    """Dealer staff already signed in go to their start page; anyone else (an HQ user) sees
+    the form, to sign in as dealer staff."""
+
     template_name = "dealer/login.html"
     authentication_form = LoginForm
-    redirect_authenticated_user = True
+
+    def get(self, request, *args, **kwargs):
+        if member_of(request.user) is not None:
+            return redirect("dealer:home")
+        return super().get(request, *args, **kwargs)
 
     def get_success_url(self):
         return self.get_redirect_url() or reverse("dealer:home")
@@ -64,9 +71,11 @@ class DealerLogoutView(auth_views.LogoutView):
 
 
 def home(request):
+    if not request.user.is_authenticated:
+        return redirect("dealer:login")
     member = member_of(request.user)
     if member is None:
-        return redirect("dealer:login")
+        raise Http404
     return redirect("dealer:inbox" if is_manager(member) else "dealer:today")
 
 

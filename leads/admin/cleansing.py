@@ -4,6 +4,7 @@ nurturing pool, sampling supervision and the workload page."""
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -24,6 +25,7 @@ from leads.admin.cleansing_forms import (
 from leads.admin.filters import ChannelLevel1Filter, ChannelLevel2Filter, ChannelLevel3Filter
 from leads.admin.forms import ReasonForm
 from leads.admin.lead import _age
+from leads.admin.masked import MaskedTextAdminMixin
 from leads.admin.records import ReadOnlyAdmin
 from leads.forms import reveal_panel
 from leads.models import (
@@ -80,6 +82,9 @@ class CleansingPermissions:
 
     def has_work_permission(self, request, object_id=None):
         return request.user.has_perm("leads.cleanse_lead")
+
+    def has_workload_permission(self, request, object_id=None):
+        return self.has_view_permission(request)  # agents, HQ admins, auditors
 
 
 class CityFilter(DropdownFilter):
@@ -187,6 +192,8 @@ class CleansingQueueAdmin(CleansingPermissions, ModelAdmin):
         return leads_matching(queryset, search_term), False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not self.has_work_permission(request):
+            raise PermissionDenied
         return redirect(_work_url(object_id))
 
     @display(description=_("客户"))
@@ -237,7 +244,9 @@ class CleansingQueueAdmin(CleansingPermissions, ModelAdmin):
     def work(self, request, object_id):
         return workbench_view(self, request, object_id)
 
-    @action(description=_("工作量"), url_path="workload", icon="monitoring")
+    @action(
+        description=_("工作量"), url_path="workload", icon="monitoring", permissions=["workload"]
+    )
     def workload(self, request):
         day = timezone.localdate()
         context = {
@@ -367,13 +376,20 @@ class NurturingAdmin(CleansingPermissions, ModelAdmin):
         return leads_matching(queryset, search_term), False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        return redirect(reverse("admin:leads_lead_change", args=[object_id]))
+        """The lead's page for who may read leads, the workbench for an agent."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.user.has_perm("leads.view_lead"):
+            return redirect(reverse("admin:leads_lead_change", args=[object_id]))
+        if self.has_work_permission(request):
+            return redirect(_work_url(object_id))
+        raise PermissionDenied
 
     @display(description=_("客户"))
     def customer_display(self, obj):
         return format_html(
             '<a href="{}">{}</a><br><span style="opacity:.7">{}</span>',
-            reverse("admin:leads_lead_change", args=[obj.pk]),
+            reverse("admin:leads_nurturinglead_change", args=[obj.pk]),
             obj.customer.name or _("未留名"),
             obj.customer.masked_mobile,
         )
@@ -448,7 +464,7 @@ def _form_page(model_admin, request, form, title, **extra):
 
 
 @admin.register(SupervisionSample)
-class SupervisionSampleAdmin(CleansingPermissions, ModelAdmin):
+class SupervisionSampleAdmin(MaskedTextAdminMixin, CleansingPermissions, ModelAdmin):
     list_display = [
         "id",
         "kind",

@@ -21,6 +21,7 @@ from unfold.widgets import UnfoldAdminFileFieldWidget, UnfoldAdminSelectWidget
 from channels.models import Channel
 from config.errors import DomainError
 from leads.admin.exports import SafeExportMixin
+from leads.admin.masked import MaskedTextAdminMixin
 from leads.imports.reader import background_rows, max_bytes, max_rows
 from leads.imports.report import import_report_download, report_filename
 from leads.imports.selectors import import_job_view
@@ -222,16 +223,22 @@ class ImportJobAdmin(ModelAdmin):
         return redirect(reverse("admin:leads_importjob_change", args=[job_id]))
 
     def confirm_view(self, request, job_id):
+        if not self.has_upload_permission(request):
+            raise PermissionDenied
         if request.method != "POST":
             return redirect(reverse("admin:leads_importjob_change", args=[job_id]))
         return self._act(request, job_id, lead_import_confirm, _("已确认导入 #%(id)s。"))
 
     def discard_view(self, request, job_id):
+        if not self.has_upload_permission(request):
+            raise PermissionDenied
         if request.method != "POST":
             return redirect(reverse("admin:leads_importjob_change", args=[job_id]))
         return self._act(request, job_id, lead_import_discard, _("已放弃导入 #%(id)s。"))
 
     def retry_view(self, request, job_id):
+        if not self.has_upload_permission(request):
+            raise PermissionDenied
         if request.method != "POST":
             return redirect(reverse("admin:leads_importjob_change", args=[job_id]))
         return self._act(request, job_id, lead_import_retry, _("已重新开始导入 #%(id)s。"))
@@ -265,7 +272,7 @@ def report_response(job: ImportJob, user):
 
 
 @admin.register(ExportLog)
-class ExportLogAdmin(SafeExportMixin, ModelAdmin):
+class ExportLogAdmin(MaskedTextAdminMixin, SafeExportMixin, ModelAdmin):
     list_display = [
         "created_at",
         "username",

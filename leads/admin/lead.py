@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -211,6 +212,11 @@ class LeadAdmin(SafeExportMixin, LeadDispatchAdminMixin, FSMAdminMixin, ModelAdm
     @staticmethod
     def get_fsm_block_label(fsm_field_name: str) -> str:
         return str(_("状态操作") if fsm_field_name == "status" else _("级别操作"))
+
+    def fsm_transition_view(self, request, *args, **kwargs):
+        if not self.has_change_permission(request):
+            raise PermissionDenied  # read-only roles: no transition form at all
+        return super().fsm_transition_view(request, *args, **kwargs)
 
     def _get_fsm_extra_context(self, *, request, obj):
         # Read-only roles (operations, auditors, region managers) see no transition buttons.

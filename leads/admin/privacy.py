@@ -15,6 +15,7 @@ from unfold.decorators import display
 from unfold.widgets import UnfoldAdminTextInputWidget, UnfoldBooleanSwitchWidget
 
 from config.errors import DomainError
+from leads.admin.masked import MaskedTextAdminMixin
 from leads.models import Customer, PrivacyRequest
 from leads.services.customer_rights import (
     PERMISSION,
@@ -127,7 +128,7 @@ def summary_text(summary: dict) -> str:
 
 
 @admin.register(PrivacyRequest)
-class PrivacyRequestAdmin(ModelAdmin):
+class PrivacyRequestAdmin(MaskedTextAdminMixin, ModelAdmin):
     """Every access and erasure request handled: who, when, on what grounds, what was done."""
 
     list_display = [

@@ -12,6 +12,7 @@ from unfold.decorators import action
 
 from leads.admin.entry import manual_entry_view
 from leads.admin.exports import SafeExportMixin
+from leads.admin.masked import MaskedTextAdminMixin
 from leads.masking import mask_data, mask_mobile
 from leads.models import (
     Customer,
@@ -28,8 +29,9 @@ from leads.models import (
 from leads.selectors import customers_matching
 
 
-class ReadOnlyAdmin(ModelAdmin):
-    """Records written only by services: visible, never edited by hand."""
+class ReadOnlyAdmin(MaskedTextAdminMixin, ModelAdmin):
+    """Records written only by services: visible (mobiles in their texts masked), never edited
+    by hand."""
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -20,6 +20,7 @@ from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminDateWidget, UnfoldAdminSelectWidget
 
 from config.errors import DomainError
+from leads.admin.masked import MaskedTextAdminMixin
 from leads.forms import RevealForm
 from leads.models import MobileReveal
 from leads.selectors import reveal_daily_summary
@@ -59,7 +60,7 @@ class RevealSummaryForm(forms.Form):
 
 
 @admin.register(MobileReveal)
-class MobileRevealAdmin(ModelAdmin):
+class MobileRevealAdmin(MaskedTextAdminMixin, ModelAdmin):
     list_display = [
         "created_at",
         "user",

@@ -27,13 +27,26 @@ class GroupAdmin(BaseGroupAdmin, ModelAdmin):
     pass
 
 
+class ActionsNeedChangeMixin:
+    """Third-party admins declare actions (resubmit a task …) without permissions: a reader
+    (the auditor, HQ admins on the task queue) gets none of them."""
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if self.has_change_permission(request):
+            return actions
+        return {name: a for name, a in actions.items() if name == "delete_selected"}
+
+
 def _reregister_on_unfold() -> None:
     """Give every third-party ModelAdmin that is not on unfold an unfold subclass."""
     for model, model_admin in list(admin.site._registry.items()):
         if isinstance(model_admin, ModelAdmin):
             continue
         base = type(model_admin)
-        themed = type(base.__name__, (ModelAdmin, base), {"__module__": __name__})
+        themed = type(
+            base.__name__, (ActionsNeedChangeMixin, ModelAdmin, base), {"__module__": __name__}
+        )
         admin.site.unregister(model)
         admin.site.register(model, themed)
 

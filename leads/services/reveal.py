@@ -90,4 +90,3 @@ def revealed_mobile(*, user, lead: Lead, reveal_id) -> str:
     if not fresh or not may_reveal(user, lead):
         return ""
     return lead.customer.mobile
-

@@ -46,7 +46,9 @@ ADMIN_ROLES = (ROLE_HQ_ADMIN, ROLE_HQ_OPS, ROLE_HQ_AGENT, ROLE_HQ_AUDITOR, ROLE_
 # whose every view permission the auditor holds.
 OWN_APPS = ("channels", "dealers", "leads", "reports", "django_fsm_log")
 # User accounts stay with superusers: whoever may change users may make themselves superuser.
-HQ_ADMIN_APPS = (*OWN_APPS, "django_q", "authtoken")
+# The task queue is read only (schedules are declared in code); DRF's user tokens not at all
+# (channels use their own tokens; a user token would be a credential for any account).
+HQ_ADMIN_APPS = OWN_APPS
 # What the auditor may not read even so: secrets (token hashes).
 AUDITOR_EXCLUDED = ("channels.view_channeltoken",)
 
@@ -89,6 +91,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "reports.refresh_dashboard",
         *_model("reports.rolluprun", "v"),
         *_model("reports.regionmanager"),
+        # to link advisors and region managers to their logins
+        "auth.view_user",
     ),
     # The cleansing and nurturing workbench only (with the look-ups its forms need).
     ROLE_HQ_AGENT: (
@@ -149,7 +153,7 @@ def _computed_permissions(role: str) -> list[Permission]:
         return list(
             Permission.objects.filter(
                 Q(content_type__app_label__in=HQ_ADMIN_APPS)
-                | Q(content_type__app_label="auth", codename__startswith="view_")
+                | Q(content_type__app_label__in=("auth", "django_q"), codename__startswith="view_")
             )
         )
     # Auditor: read everything of the lead centre, plus users, groups and the task log.

@@ -124,9 +124,7 @@ def test_reveal_without_a_reason_is_refused_and_logs_nothing(client, owned):
 
 def test_reveal_for_other_reason_needs_a_note(owned):
     with pytest.raises(ValidationFailed, match="请填写说明"):
-        mobile_reveal(
-            actor=owned.advisor.user, lead_id=owned.pk, reason="other", source="dealer"
-        )
+        mobile_reveal(actor=owned.advisor.user, lead_id=owned.pk, reason="other", source="dealer")
 
 
 def test_reveal_is_refused_to_an_advisor_who_does_not_own_the_lead(owned):

@@ -190,7 +190,7 @@ def test_dealer_drill_down_lists_only_the_dealers_leads(client, refreshed, deale
         refreshed.l2.pk,
         refreshed.l7.pk,
     }
-    assert theirs.status_code == 403 and hq.status_code == 403
+    assert theirs.status_code == 404 and hq.status_code == 404
 
 
 def test_dealer_pages_mask_the_phone(client, refreshed, dealer_urls):
