@@ -53,8 +53,7 @@ def test_advisor_on_a_phone_reveals_a_number_with_a_reason(browser, live_server,
 
     page.goto(f"{live_server.url}/dealer/leads/{owned.pk}/")
     assert MOBILE not in page.inner_text("body")
-    page.select_option("#mobile-reveal select[name=reason]", "call")
-    page.click("#mobile-reveal button[type=submit]")
+    page.click("#mobile-reveal button[type=submit]")  # one click: "call" is preselected
     page.wait_for_load_state()
     page.screenshot(path="var/screenshots/privacy-dealer-reveal-phone.png", full_page=False)
     context.close()
@@ -90,3 +89,25 @@ def test_auditor_reads_the_reveal_log_and_the_flagged_day(page, live_server, own
     page.goto(f"{live_server.url}/admin/leads/mobilereveal/daily/")
     screenshot("privacy-reveal-daily")
     assert "异常：远多于平时" in page.inner_text("body")
+
+
+def test_agent_reveals_a_number_in_the_workbench(page, live_server, screenshot):
+    from leads.services.roles import ROLE_HQ_AGENT
+    from tests.factories import LeadFactory
+
+    lead = LeadFactory(
+        status=Status.CLEANSING, customer=CustomerFactory(name="蒋先生", mobile=MOBILE)
+    )
+    agent = UserFactory(username="chen", is_staff=True)
+    agent.groups.add(roles_ensure()[ROLE_HQ_AGENT])
+    _admin_login(page, live_server, "chen")
+
+    page.goto(f"{live_server.url}/admin/leads/cleansingqueuelead/{lead.pk}/work/")
+    assert MOBILE not in page.inner_text("body")
+    screenshot("privacy-workbench-masked", full_page=False)
+    page.click("#mobile-reveal button[type=submit]")
+    page.wait_for_load_state()
+    screenshot("privacy-workbench-revealed", full_page=False)
+
+    assert MOBILE in page.inner_text("#mobile-reveal")
+    assert MobileReveal.objects.get().source == MobileReveal.Source.WORKBENCH
