@@ -247,6 +247,10 @@ def _intake_once(*, channel, data, source, submitted_by, forced_dealer, lookups)
     existing = Lead.objects.select_for_update().filter(customer=customer)
     existing = existing.filter(dealer=dealer) if dealer else existing.filter(dealer__isnull=True)
     lead = existing.first()
+    if Customer.objects.filter(pk=customer.pk, anonymised_at__isnull=False).exists():
+        # The customer was erased (anonymised) while we waited for the lock: the number is
+        # free again, and nothing of this submission may join the erased record. Start over.
+        raise IntegrityError("customer anonymised meanwhile")
     facts = dict(model=model, timeframe=timeframe, consent=consent, dealer=dealer, now=now)
     if lead is None:
         lead, created_event = _new_lead(raw, customer, channel, lookups.rules, reasons, **facts)

@@ -626,6 +626,53 @@ def test_same_person_submitting_again_becomes_a_new_customer(person, hq_admin):
     assert customer.anonymised_at is not None and customer.leads.count() == 3
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_submission_racing_the_erasure_never_joins_the_erased_customer(
+    person, hq_admin, monkeypatch
+):
+    """Intake found the customer, then the erasure committed before intake locked the
+    customer's leads: intake starts over and the submission becomes a new customer."""
+    import threading
+
+    from django.db import connection
+
+    from leads.services import intake
+
+    customer, _leads = person
+    found_it, erased = threading.Event(), threading.Event()
+    original = intake._customer_for
+
+    def paused_after_lookup(mobile, data, now):
+        result = original(mobile, data, now)
+        if not found_it.is_set():
+            found_it.set()
+            erased.wait(10)
+        return result
+
+    monkeypatch.setattr(intake, "_customer_for", paused_after_lookup)
+    results = []
+
+    def submit():
+        try:
+            results.append(
+                lead_intake(channel=ChannelFactory(), data={"mobile": MOBILE}, source="api")
+            )
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=submit)
+    thread.start()
+    assert found_it.wait(10)
+    _anonymise(customer, hq_admin)
+    erased.set()
+    thread.join(20)
+
+    fresh = Lead.objects.get(pk=results[0].lead_id).customer
+    assert fresh.pk != customer.pk and fresh.mobile == MOBILE
+    assert not RawLead.objects.filter(customer=customer, mobile=MOBILE).exists()
+
+
 # --- the admin --------------------------------------------------------------------------------
 
 
