@@ -15,8 +15,8 @@ MANAGERS = (Advisor.Role.MANAGER, Advisor.Role.DCC)
 
 def member_of(user) -> Advisor | None:
     """The active dealer staff record of a user, or None (HQ users have none)."""
-    if not user.is_authenticated:
-        return None
+    if not user.is_authenticated or user.is_staff or user.is_superuser:
+        return None  # an admin (HQ) login is never dealer staff, whatever rows point at it
     try:
         member = user.advisor
     except Advisor.DoesNotExist:

@@ -3,9 +3,20 @@
 No imports from models: the models, the logging filter and the exports all use these."""
 
 import re
+import unicodedata
 
-# A mainland mobile inside any text: 13800138000, 138 0013 8000, 138-0013-8000, +86 138…
-MOBILE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
+_D = "[0-9０-９]"  # ASCII or full-width digit
+_S = r"[\s\-.()（）+＋]?"  # at most one separator between two digits ("139+1234+5678" too)
+# A mainland mobile inside any text, in every way people (and URL encoders) write one:
+# 13800138000, 138 0013 8000, 138-0013-8000, +86 138…, 0086…, 86138…, full-width digits.
+MOBILE_IN_TEXT = re.compile(
+    rf"(?<![0-9０-９])(?:(?:[+＋]|00)?(?:86|８６)[\s\-]?)?"
+    rf"([1１]{_S}[3-9３-９](?:{_S}{_D}){{9}})(?![0-9０-９])"
+)
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isdigit())
 
 
 def mask_mobile(mobile: str) -> str:
@@ -14,8 +25,8 @@ def mask_mobile(mobile: str) -> str:
 
 
 def mask_mobiles(text: str) -> str:
-    """138****8000 for every mobile in the text."""
-    return MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    """138****8000 for every mobile in the text, however it is written."""
+    return MOBILE_IN_TEXT.sub(lambda m: mask_mobile(_digits(m.group(1))), text)
 
 
 def mask_data(value):

@@ -21,7 +21,11 @@ def lead_list_admin() -> QuerySet[Lead]:
 
 def leads_matching(queryset: QuerySet[Lead], term: str) -> QuerySet[Lead]:
     """Search as an agent types: a mobile in any format finds the customer exactly (index),
-    the last four digits or a name fragment find candidates."""
+    the last four digits or a name fragment find candidates.
+
+    Never a prefix or a longer suffix: the lists show 138****8000, and a search that matched
+    on the hidden middle digits would let anyone recover a number digit by digit without the
+    logged reveal."""
     term = term.strip()
     if not term:
         return queryset
@@ -32,7 +36,7 @@ def leads_matching(queryset: QuerySet[Lead], term: str) -> QuerySet[Lead]:
     if digits.isdigit():
         if len(digits) <= 4:
             return queryset.filter(customer__mobile__endswith=digits)
-        return queryset.filter(customer__mobile__startswith=digits)
+        return queryset.none()
     if term.startswith("#") and term[1:].isdigit():
         return queryset.filter(pk=int(term[1:]))
     return queryset.filter(customer__name__icontains=term)
@@ -43,12 +47,8 @@ def customers_matching(queryset: QuerySet[Customer], term: str) -> QuerySet[Cust
     mobile = normalise_mobile(term)
     if mobile:
         return queryset.filter(mobile=mobile)
-    if term.isdigit():
-        return (
-            queryset.filter(mobile__endswith=term)
-            if len(term) <= 4
-            else queryset.filter(mobile__startswith=term)
-        )
+    if term.isdigit():  # the last four digits only (see leads_matching)
+        return queryset.filter(mobile__endswith=term) if len(term) <= 4 else queryset.none()
     return queryset.filter(name__icontains=term)
 
 

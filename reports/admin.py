@@ -228,6 +228,12 @@ class RegionManagerAdmin(ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("region", "user")
 
+    def save_model(self, request, obj, form, change):
+        from leads.services.roles import region_manager_role_sync
+
+        super().save_model(request, obj, form, change)
+        region_manager_role_sync(obj.user)  # the login gets the role's permissions at once
+
 
 def can_manage_region_managers(request) -> bool:
     return request.user.has_perm("reports.view_regionmanager")

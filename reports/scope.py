@@ -54,6 +54,9 @@ def report_scope_for(user) -> ReportScope:
     regions = list(
         RegionManager.objects.filter(user=user).select_related("region").order_by("region__code")
     )
+    if not regions and _in_region_manager_role(user):
+        # A region manager whose regions were taken away sees nothing, never the network.
+        return ReportScope(NONE)
     if regions:
         region_ids = frozenset(r.region_id for r in regions)
         dealer_ids = frozenset(
@@ -78,3 +81,9 @@ def report_scope_for(user) -> ReportScope:
     if user.is_staff:
         return ReportScope(ALL, label=_("全网"))
     return ReportScope(NONE)
+
+
+def _in_region_manager_role(user) -> bool:
+    from leads.services.roles import ROLE_REGION_MANAGER
+
+    return user.groups.filter(name=ROLE_REGION_MANAGER).exists()

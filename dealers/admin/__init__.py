@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
@@ -105,6 +106,12 @@ class AdvisorAdmin(RegionScopedAdminMixin, SafeExportMixin, ModelAdmin):
 
     def has_leaves_permission(self, request, object_id=None):
         return request.user.has_perm("dealers.change_advisor")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            # Dealer staff sign in on the dealer pages: an admin (HQ) login cannot be one.
+            kwargs["queryset"] = get_user_model().objects.filter(is_staff=False, is_superuser=False)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

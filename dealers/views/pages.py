@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 
 from config.errors import DomainError
 from dealers.access import dealer_page, is_manager, leads_visible_to, member_of
@@ -261,6 +262,7 @@ def pool_view(request):
 # --- the lead page ---
 
 
+@never_cache  # the page may show a revealed number: never kept by the browser or a proxy
 @dealer_page()
 def lead_view(request, lead_id: int):
     member = request.member

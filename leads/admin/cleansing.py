@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import BooleanField, Case, Q, When
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -368,7 +369,15 @@ class NurturingAdmin(CleansingPermissions, ModelAdmin):
     actions_row = ["touch", "recall_call", "archive_lead"]
 
     def get_queryset(self, request):
-        return nurturing_pool()
+        # The policy is read once per page, not once per row.
+        cutoff = timezone.now() - timedelta(days=CleansingPolicy.current().intent_check_days)
+        return nurturing_pool().annotate(
+            intent_check_due=Case(
+                When(Q(last_call_at__isnull=True) | Q(last_call_at__lt=cutoff), then=True),
+                default=False,
+                output_field=BooleanField(),
+            )
+        )
 
     def get_search_results(self, request, queryset, search_term):
         from leads.selectors import leads_matching
@@ -403,11 +412,9 @@ class NurturingAdmin(CleansingPermissions, ModelAdmin):
 
     @display(description=_("意向复核"))
     def intent_check_display(self, obj):
-        policy_days = CleansingPolicy.current().intent_check_days
-        last = obj.last_call_at
-        if last is None or timezone.now() - last > timedelta(days=policy_days):
+        if obj.intent_check_due:
             return _("需复核")
-        return timezone.localtime(last).strftime("%Y-%m-%d")
+        return timezone.localtime(obj.last_call_at).strftime("%Y-%m-%d")
 
     @display(description=_("渠道"))
     def channel_display(self, obj):
@@ -538,6 +545,12 @@ class SupervisionSampleAdmin(MaskedTextAdminMixin, CleansingPermissions, ModelAd
             _("记录回访 · %(kind)s · 线索 #%(id)s")
             % {"kind": sample.get_kind_display(), "id": sample.lead_id},
             lead=sample.lead,
+            reveal=reveal_panel(
+                request,
+                sample.lead,
+                action_url=reverse("admin:leads_mobilereveal_reveal", args=[sample.lead_id]),
+                next_url=request.path,
+            ),
         )
 
 

@@ -22,10 +22,12 @@ from leads.admin.filters import (
     FlagFilter,
     RegionFilter,
 )
+from leads.admin.masked import NoMobileLookupsMixin
 from leads.admin.records import RawLeadInline
 from leads.admin.reveals import reveal_action_url
 from leads.admin.scoping import region_scoped
 from leads.forms import reveal_panel
+from leads.masking import mask_mobiles
 from leads.models import Lead, Status
 from leads.selectors import lead_list_admin, lead_timeline, leads_matching
 
@@ -58,7 +60,9 @@ TRANSITION_SERVICES = {
 
 
 @admin.register(Lead)
-class LeadAdmin(SafeExportMixin, LeadDispatchAdminMixin, FSMAdminMixin, ModelAdmin):
+class LeadAdmin(
+    NoMobileLookupsMixin, SafeExportMixin, LeadDispatchAdminMixin, FSMAdminMixin, ModelAdmin
+):
     resource_classes = [LeadExportResource]
     fsm_fields = ["status", "grade"]
     change_form_template = "admin/leads/lead/change_form.html"
@@ -158,6 +162,24 @@ class LeadAdmin(SafeExportMixin, LeadDispatchAdminMixin, FSMAdminMixin, ModelAdm
 
     def get_queryset(self, request):
         return region_scoped(request, lead_list_admin(), "dealer__region")
+
+    # Text people typed (reasons, the consent note) is shown read-only on this page: a number
+    # typed into it is masked like the customer's own. Never saved (save_model goes through
+    # lead_update with the changed editable fields only).
+    TYPED_TEXT = (
+        "hq_reason",
+        "invalid_reason",
+        "defeat_reason",
+        "consent_note",
+        "assignment_reason",
+    )
+
+    def get_object(self, request, object_id, from_field=None):
+        lead = super().get_object(request, object_id, from_field)
+        if lead is not None:
+            for name in self.TYPED_TEXT:
+                setattr(lead, name, mask_mobiles(getattr(lead, name) or ""))
+        return lead
 
     def get_search_results(self, request, queryset, search_term):
         return leads_matching(queryset, search_term), False

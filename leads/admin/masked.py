@@ -36,3 +36,14 @@ class MaskedTextAdminMixin:
         if changelist is not None and not self.has_change_permission(request):
             changelist.result_list = [mask_instance(obj) for obj in changelist.result_list]
         return response
+
+
+class NoMobileLookupsMixin:
+    """No `?mobile__startswith=` / `?mobile__regex=` in the admin's URL filters: they would
+    recover a masked number digit by digit (search accepts a whole number or the last four
+    digits only)."""
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if "mobile" in lookup:
+            return False
+        return super().lookup_allowed(lookup, value, request)

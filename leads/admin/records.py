@@ -12,8 +12,8 @@ from unfold.decorators import action
 
 from leads.admin.entry import manual_entry_view
 from leads.admin.exports import SafeExportMixin
-from leads.admin.masked import MaskedTextAdminMixin
-from leads.masking import mask_data, mask_mobile
+from leads.admin.masked import MaskedTextAdminMixin, NoMobileLookupsMixin
+from leads.masking import mask_data, mask_mobile, mask_mobiles
 from leads.models import (
     Customer,
     FollowUp,
@@ -59,7 +59,7 @@ class CustomerLeadInline(TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(SafeExportMixin, ModelAdmin):
+class CustomerAdmin(NoMobileLookupsMixin, SafeExportMixin, ModelAdmin):
     list_display = ["id", "name", "masked_mobile", "province", "city", "created_at"]
     search_fields = ["mobile", "name"]
     search_help_text = _("按手机号（任意格式或后四位）或姓名搜索")
@@ -121,7 +121,7 @@ class CustomerAdmin(SafeExportMixin, ModelAdmin):
 
 
 @admin.register(RawLead)
-class RawLeadAdmin(SafeExportMixin, ReadOnlyAdmin):
+class RawLeadAdmin(NoMobileLookupsMixin, SafeExportMixin, ReadOnlyAdmin):
     list_display = [
         "id",
         "received_at",
@@ -135,7 +135,7 @@ class RawLeadAdmin(SafeExportMixin, ReadOnlyAdmin):
     ]
     list_filter = ["outcome", "source", ("received_at", RangeDateFilter)]
     list_filter_submit = True
-    list_select_related = ["channel"]
+    list_select_related = ["channel", "lead"]
     search_fields = ["=mobile", "=external_id"]
     show_full_result_count = False
     # The mobile and the payload as received hold the full number: shown masked.
@@ -270,7 +270,7 @@ class RawLeadInline(TabularInline):
     """All the raw leads behind a lead, as received."""
 
     model = RawLead
-    fields = ["received_at", "channel", "source", "external_id", "outcome", "outcome_detail"]
+    fields = ["received_at", "channel", "source", "external_id_masked", "outcome", "detail_masked"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -282,6 +282,14 @@ class RawLeadInline(TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("channel")
+
+    @admin.display(description=_("渠道线索ID"))
+    def external_id_masked(self, obj):
+        return mask_mobiles(obj.external_id or "") or "—"
+
+    @admin.display(description=_("结果说明"))
+    def detail_masked(self, obj):
+        return mask_mobiles(obj.outcome_detail or "") or "—"
 
 
 @admin.register(ScoringRule)

@@ -130,14 +130,14 @@ def consent_record(lead: Lead, *, dealer=None, actor=None) -> dict[str, Any]:
     if dealer is None and lead.dealer_id == lead.consent_dealer_id and Lead.dealer.is_cached(lead):
         dealer = lead.dealer
     by = actor if actor is not None and getattr(actor, "pk", None) else None
-    if by is None and lead.consent_by_id and Lead.consent_by.is_cached(lead):
-        by = lead.consent_by
+    if by is None and lead.consent_by_id:
+        by = lead.consent_by  # loaded with the lead on the bulk paths (one query otherwise)
     at = timezone.localtime(lead.consent_at).strftime("%Y-%m-%d %H:%M") if lead.consent_at else ""
     return {
         "dealer_id": lead.consent_dealer_id,
         "dealer": dealer.name if dealer is not None else f"#{lead.consent_dealer_id}",
         "at": at,
         "by_id": lead.consent_by_id,
-        "by": _actor_label(by) if by is not None else "",
+        "by": (by.get_full_name() or by.get_username()) if by is not None else "",
         "note": lead.consent_note,
     }

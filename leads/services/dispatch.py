@@ -177,7 +177,7 @@ def leads_dispatch_due(
                 due = due.select_for_update(skip_locked=True, of=("self",))
             else:
                 due = due.select_for_update()
-            leads = list(due.select_related("dealer", "channel")[:batch])
+            leads = list(due.select_related("dealer", "channel", "consent_by")[:batch])
             if not leads:
                 break
             context.hours.preload({lead.dealer for lead in leads if lead.dealer_id})

@@ -17,7 +17,7 @@ from leads.models import (
     RawLead,
     SupervisionSample,
 )
-from leads.services.audit import lead_event_record
+from leads.services.audit import consent_record, lead_event_record
 from leads.services.transitions import changed_fields, run_transition, save_changes, snapshot
 
 HISTORY = (
@@ -73,13 +73,21 @@ def lead_merge_into(
     StateLog.objects.filter(
         content_type=ContentType.objects.get_for_model(Lead), object_id=source.pk
     ).update(object_id=target.pk)
+    data = {"merged_lead_id": source.pk, "from_dealer_id": source.dealer_id}
+    if consent_note and target.dealer_id != source.dealer_id:
+        # Another dealer receives the customer's history: the consent it rests on (the one
+        # the target already had, or the basis given now), with the basis given now.
+        consent = consent_record(target, dealer=target.dealer, actor=None)
+        if consent_note not in consent["note"]:
+            consent["note"] = "；".join(p for p in (consent["note"], consent_note) if p)
+        data["consent"] = consent
     lead_event_record(
         lead=target,
         kind=LeadEvent.Kind.MERGED,
         action="merge",
         actor=actor,
         reason=reason,
-        data={"merged_lead_id": source.pk, "from_dealer_id": source.dealer_id},
+        data=data,
         at=now,
     )
     save_changes(target, fields + changed_fields(before, target))

@@ -13,18 +13,20 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import NotFound, ValidationFailed
-from leads.models import HQ_STATUSES, Lead, MobileReveal
+from leads.models import Lead, MobileReveal, Status, SupervisionSample
 from leads.security.lockout import client_ip  # noqa: F401  (the edges' one way to read the IP)
 from leads.services.transitions import PermissionRefused
 
 REVEAL_PERMISSION = "leads.reveal_mobile"
 REVEAL_MINUTES = 10
+AGENT_CALLS = (Status.CLEANSING, Status.NURTURING)
 
 
 def may_reveal(user, lead: Lead) -> bool:
     """Whether the user may see this lead's number: they hold the reveal permission and the
     lead is theirs to call. Dealer staff: a lead of their dealer (advisors: only their own);
-    HQ cleansing agents: leads at HQ (cleansing, nurturing); HQ administrators: any lead."""
+    HQ cleansing agents: leads they work (cleansing, nurturing) and leads drawn for a
+    supervision call-back not yet made; HQ administrators: any lead."""
     if not (user.is_authenticated and user.is_active and user.has_perm(REVEAL_PERMISSION)):
         return False
     if lead.customer.anonymised_at is not None:
@@ -38,7 +40,13 @@ def may_reveal(user, lead: Lead) -> bool:
         return is_manager(member) or lead.advisor_id == member.pk
     if user.has_perm("leads.change_lead"):
         return True  # HQ administrator
-    return user.has_perm("leads.cleanse_lead") and lead.status in HQ_STATUSES
+    if not user.has_perm("leads.cleanse_lead"):
+        return False
+    if lead.status in AGENT_CALLS:
+        return True
+    return SupervisionSample.objects.filter(
+        lead_id=lead.pk, result=SupervisionSample.Result.PENDING
+    ).exists()
 
 
 def mobile_reveal(

@@ -229,9 +229,9 @@ def _sync_memberships(groups: dict[str, Group]) -> None:
     }
     wanted: set[tuple[int, int]] = {
         (user_id, groups[role_of_advisor(Advisor(role=role))].pk)
-        for user_id, role in Advisor.objects.filter(user__isnull=False).values_list(
-            "user_id", "role"
-        )
+        for user_id, role in Advisor.objects.filter(
+            user__isnull=False, user__is_staff=False, user__is_superuser=False
+        ).values_list("user_id", "role")
     }
     wanted |= {
         (user_id, groups[ROLE_REGION_MANAGER].pk)
@@ -259,8 +259,8 @@ def _sync_memberships(groups: dict[str, Group]) -> None:
 
 def advisor_role_sync(advisor) -> None:
     """After an Advisor's role or login changed: their login is in exactly that role's group."""
-    if advisor.user_id is None:
-        return
+    if advisor.user_id is None or advisor.user.is_staff or advisor.user.is_superuser:
+        return  # HQ logins never take a dealer role (dealers.access.member_of ignores them)
     groups = {g.name: g for g in Group.objects.filter(name__in=ROLES)}
     if len(groups) < len(ROLES):
         groups = roles_ensure()
@@ -268,3 +268,13 @@ def advisor_role_sync(advisor) -> None:
     dealer_roles = [groups[ROLE_DEALER_MANAGER], groups[ROLE_DCC], groups[ROLE_ADVISOR]]
     advisor.user.groups.remove(*dealer_roles)
     advisor.user.groups.add(groups[role_of_advisor(advisor)])
+
+
+def region_manager_role_sync(user) -> None:
+    """A login just made region manager is in the region manager's group (its rows in
+    RegionManager decide which regions it sees)."""
+    group = (
+        Group.objects.filter(name=ROLE_REGION_MANAGER).first()
+        or roles_ensure()[ROLE_REGION_MANAGER]
+    )
+    user.groups.add(group)

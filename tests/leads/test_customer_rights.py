@@ -4,18 +4,23 @@ anonymisation, in the service and in the admin."""
 import datetime
 import io
 import json
+from urllib.parse import parse_qsl, quote, urlencode
 
 import pytest
 import time_machine
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 from django_fsm_log.models import StateLog
 from openpyxl import load_workbook
 
 from config.errors import DomainError
+from leads.imports.reader import open_table
+from leads.imports.report import import_report_write
+from leads.imports.services import lead_import_confirm, lead_import_upload
 from leads.models import (
     CallRecord,
     Customer,
@@ -45,6 +50,7 @@ from tests.factories import (
     UserFactory,
     lead_at_dealer,
 )
+from tests.leads.imports.conftest import openpyxl_bytes, uploaded
 
 pytestmark = pytest.mark.django_db
 
@@ -533,6 +539,7 @@ def test_anonymisation_keeps_every_row_status_and_timestamp(person, bystander, h
         "import_rows": 2,
         "admin_log": 1,
         "export_logs": 1,
+        "import_files": 0,  # the fixture's import has no stored file
     }
 
 
@@ -671,6 +678,197 @@ def test_a_submission_racing_the_erasure_never_joins_the_erased_customer(
     fresh = Lead.objects.get(pk=results[0].lead_id).customer
     assert fresh.pk != customer.pk and fresh.mobile == MOBILE
     assert not RawLead.objects.filter(customer=customer, mobile=MOBILE).exists()
+
+
+# --- erasure in the uploaded import files and in the filters of logged exports -----------------
+
+ERASED = "（已匿名）"
+IMPORT_HEADER = ["手机号", "姓名", "经销商代码", "备注", "客户同意经销商联系"]
+# The person twice (the second row merged into the first one's lead), two others around them;
+# one remark that a spreadsheet could take for a formula.
+IMPORT_ROWS = [
+    IMPORT_HEADER,
+    ["13700007777", "李四", "DA01", "-老客户介绍", "是"],
+    [MOBILE, NAME, "DA01", f"加微信 {WECHAT}", "是"],
+    ["13700008888", "赵六", "DA01", None, "否"],
+    ["139 1234 5678", NAME, "DA01", None, "是"],
+]
+
+
+@pytest.fixture
+def import_channel(db):
+    DealerFactory(code="DA01", name="甲店")
+    return ChannelFactory(code="AUTOSHOW_T", name="测试车展", needs_cleansing=True)
+
+
+def _csv_bytes(rows) -> bytes:
+    lines = [",".join("" if value is None else str(value) for value in row) for row in rows]
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def _imported(content: bytes, name: str, channel) -> ImportJob:
+    job = lead_import_upload(fileobj=uploaded(content, name), name=name, channel=channel)
+    return lead_import_confirm(job_id=job.pk)
+
+
+def _report(job: ImportJob) -> list[tuple]:
+    job.refresh_from_db()
+    out = io.BytesIO()
+    import_report_write(job, out, mask=False)
+    return list(load_workbook(out).active.iter_rows(values_only=True))
+
+
+def _sheet_rows(job: ImportJob) -> dict[int, list]:
+    with job.file.open("rb") as fileobj:
+        return {r.number: r.values for r in open_table(fileobj, job.original_name).rows()}
+
+
+def _cells(rows) -> str:
+    return json.dumps(rows, ensure_ascii=False, default=str)
+
+
+@pytest.mark.parametrize(
+    ("name", "build"), [("车展线索.xlsx", openpyxl_bytes), ("车展线索.csv", _csv_bytes)]
+)
+def test_erasure_rewrites_the_uploaded_import_file(
+    import_channel, hq_admin, name, build, django_capture_on_commit_callbacks
+):
+    job = _imported(build(IMPORT_ROWS), name, import_channel)
+    customer = Customer.objects.get(mobile=MOBILE)
+    lead_ids = customer.leads.values_list("pk", flat=True)
+    theirs = set(
+        ImportRow.objects.filter(job=job, lead_id__in=lead_ids).values_list("row_number", flat=True)
+    )
+    assert theirs == {3, 5}
+    before = _report(job)
+    assert NAME in _cells(before) and MOBILE in _cells(before)
+    old_name, file_hash = job.file.name, job.file_hash
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        request = _anonymise(customer, hq_admin)
+    assert default_storage.exists(old_name)  # deleted only once the erasure commits
+    for callback in callbacks:
+        callback()
+
+    assert request.summary["import_files"] == 1
+    job.refresh_from_db()
+    assert job.file.name != old_name and job.file.name.endswith(".xlsx")
+    assert default_storage.exists(job.file.name) and not default_storage.exists(old_name)
+    assert job.original_name == "车展线索.xlsx" and job.file_format == "xlsx"
+    assert job.file_hash == file_hash  # the original upload is still known as imported
+    after = _report(job)
+    assert [word for word in IDENTIFIERS if word in _cells(after)] == []
+    assert len(after) == len(before)
+    for number, (old, new) in enumerate(zip(before, after, strict=True), start=1):
+        if number in theirs:
+            # Every cell of the sheet erased; the outcome and lead id still come from the row.
+            width = len(IMPORT_HEADER)
+            assert new[:width] == tuple(None if v is None else ERASED for v in old[:width])
+            assert new[width : width + 2] == old[width : width + 2]
+        else:
+            assert new == old, number
+    assert after[1][3] == "'-老客户介绍"  # as before: text, never a formula
+
+
+def test_erased_import_file_keeps_every_row_at_its_number(import_channel, hq_admin):
+    """Rows the sheet leaves out (Excel writes no empty row) are written as empty rows, so the
+    rows after them keep their numbers and their outcomes."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "线索"
+    placed = {1: IMPORT_HEADER, 2: IMPORT_ROWS[1], 4: IMPORT_ROWS[2], 7: IMPORT_ROWS[3]}
+    for number, row in placed.items():
+        for column, value in enumerate(row, start=1):
+            sheet.cell(row=number, column=column, value=value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    job = _imported(buffer.getvalue(), "gaps.xlsx", import_channel)
+    outcomes = dict(
+        ImportRow.objects.filter(job=job, phase=ImportRow.Phase.IMPORT).values_list(
+            "row_number", "lead_id"
+        )
+    )
+    assert set(outcomes) == {2, 4, 7}
+    assert set(_sheet_rows(job)) == {1, 2, 4, 7}  # the gaps are not in the file
+
+    _anonymise(Customer.objects.get(mobile=MOBILE), hq_admin)
+
+    job.refresh_from_db()
+    rows = _sheet_rows(job)
+    assert set(rows) == set(range(1, 8))
+    assert {number for number, values in rows.items() if values} == {1, 2, 4, 7}
+    assert rows[2][:2] == ["13700007777", "李四"] and rows[7][:2] == ["13700008888", "赵六"]
+    assert rows[4] == [ERASED] * 5
+    report = {row[0]: row for row in _report(job)[1:] if row[0] is not None}
+    assert report["13700007777"][6] == outcomes[2] and report["13700008888"][6] == outcomes[7]
+    assert report[ERASED][6] == outcomes[4]
+
+
+def test_a_second_erasure_in_the_same_import_file_keeps_the_first(import_channel, hq_admin):
+    job = _imported(openpyxl_bytes(IMPORT_ROWS), "车展线索.xlsx", import_channel)
+    _anonymise(Customer.objects.get(mobile=MOBILE), hq_admin)
+
+    request = _anonymise(Customer.objects.get(mobile="13700007777"), hq_admin)
+
+    assert request.summary["import_files"] == 1
+    cells = _cells(_report(job))
+    assert NAME not in cells and "李四" not in cells and "13700007777" not in cells
+    assert "赵六" in cells and "13700008888" in cells
+
+
+def test_a_failed_erasure_leaves_the_import_file_as_it_was(import_channel, hq_admin, monkeypatch):
+    from leads.services.customer_rights import erasure
+
+    job = _imported(openpyxl_bytes(IMPORT_ROWS), "车展线索.xlsx", import_channel)
+    folder = job.file.name.rsplit("/", 1)[0]
+    files = default_storage.listdir(folder)[1]
+
+    def broken(**kwargs):
+        raise RuntimeError("audit store down")
+
+    monkeypatch.setattr(erasure, "lead_event_record", broken)
+    with pytest.raises(RuntimeError):
+        _anonymise(Customer.objects.get(mobile=MOBILE), hq_admin)
+
+    stored = job.file.name
+    job.refresh_from_db()
+    assert job.file.name == stored and default_storage.exists(stored)
+    assert default_storage.listdir(folder)[1] == files  # the new file removed again
+    assert NAME in _cells(_report(job))
+
+
+def test_export_log_filters_are_scrubbed_however_encoded(person, bystander, hq_admin):
+    customer, _leads = person
+
+    def logged(filters):
+        return ExportLog.objects.create(
+            user=hq_admin, username="hq_admin", model="leads.lead", filters=filters
+        )
+
+    by_name = logged(urlencode({"q": NAME, "status": "new"}))
+    spaced = logged("q=139+1234+5678&status=new")
+    prefixed = logged(urlencode({"customer__mobile": "+86 139-1234-5678", "p": ""}))
+    sentence = logged(f"导入 #5（{NAME}的线索.xlsx）")
+    others = logged(urlencode({"q": "李四 13700007777"}))
+    untouched = others.filters
+    assert by_name.filters == f"q={quote(NAME)}&status=new"
+
+    request = _anonymise(customer, hq_admin)
+
+    for log in (by_name, spaced, prefixed, sentence, others):
+        log.refresh_from_db()
+    assert parse_qsl(by_name.filters) == [("q", ERASED), ("status", "new")]
+    assert parse_qsl(spaced.filters) == [("q", ERASED), ("status", "new")]
+    assert parse_qsl(prefixed.filters, keep_blank_values=True) == [
+        ("customer__mobile", ERASED),
+        ("p", ""),
+    ]
+    assert sentence.filters == f"导入 #5（{ERASED}的线索.xlsx）"
+    assert others.filters == untouched  # another person's search
+    # The fixture's "q=<mobile>" and the four above.
+    assert request.summary["export_logs"] == 5
 
 
 # --- the admin --------------------------------------------------------------------------------

@@ -430,3 +430,138 @@ def test_read_only_roles_see_no_transition_buttons(client, role):
     page = client.get(reverse("admin:leads_lead_change", args=[lead.pk]))
 
     assert page.status_code == 200 and "_fsm_transition_to" not in page.content.decode()
+
+
+def test_dispatch_event_names_who_recorded_the_consent(hq_admin):
+    dealer = DealerFactory()
+    agent = UserFactory(username="chen", first_name="陈静")
+    lead = LeadFactory(
+        status=Status.QUALIFIED,
+        dealer=dealer,
+        consent_dealer=dealer,
+        consent_at=timezone.now(),
+        consent_by=agent,
+        qualified_at=timezone.now(),
+    )
+
+    lead_dispatch(lead_id=lead.pk, actor=hq_admin)
+
+    event = LeadEvent.objects.get(lead=lead, kind=LeadEvent.Kind.DISPATCHED)
+    assert event.data["consent"]["by"] == "陈静"
+
+
+def test_transfer_merging_into_the_new_dealers_lead_records_the_consent(hq_admin, owned):
+    target = DealerFactory()
+    open_there = lead_at_dealer(Status.FOLLOWING, dealer=target, customer=owned.customer)
+
+    lead_transfer(
+        lead_id=owned.pk,
+        to_dealer_id=target.pk,
+        actor=hq_admin,
+        reason="就近服务",
+        consent_basis="客户来电同意转店",
+    )
+
+    event = LeadEvent.objects.get(lead=open_there, kind=LeadEvent.Kind.MERGED)
+    assert event.data["consent"]["dealer_id"] == target.pk
+    assert "客户来电同意转店" in event.data["consent"]["note"]
+
+
+# --- the review's findings -----------------------------------------------------------------
+
+
+def test_search_never_matches_a_prefix_of_the_number(client, hq_admin, owned):
+    client.force_login(hq_admin)
+    url = reverse("admin:leads_lead_changelist")
+    link = reverse("admin:leads_lead_change", args=[owned.pk])
+
+    by_prefix = client.get(url, {"q": MOBILE[:7]}).content.decode()
+    by_suffix = client.get(url, {"q": MOBILE[-4:]}).content.decode()
+    by_number = client.get(url, {"q": "139 8765 4321"}).content.decode()
+
+    assert link not in by_prefix and link in by_suffix and link in by_number
+
+
+@pytest.mark.parametrize("lookup", ["mobile__startswith", "mobile__regex"])
+def test_url_filters_on_the_mobile_are_refused(hq_admin, owned, lookup):
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)
+    client.force_login(hq_admin)
+
+    response = client.get(reverse("admin:leads_customer_changelist"), {lookup: "139"})
+
+    assert response.status_code == 400  # Django's "disallowed lookup" (SuspiciousOperation)
+
+
+def test_lead_page_masks_numbers_typed_into_its_reasons(client, owned):
+    owned.hq_reason = "客户说换号 139 1234 5678"
+    owned.save(update_fields=["hq_reason"])
+    client.force_login(staff_in(ROLE_HQ_AUDITOR, "auditor"))
+
+    text = client.get(reverse("admin:leads_lead_change", args=[owned.pk])).content.decode()
+
+    assert "139****5678" in text and "139 1234 5678" not in text
+
+
+def test_region_manager_without_regions_sees_no_lead(client, owned):
+    manager = staff_in(ROLE_REGION_MANAGER, "region")  # in the group, no RegionManager row
+
+    client.force_login(manager)
+    page = client.get(reverse("admin:leads_lead_changelist")).content.decode()
+
+    assert reverse("admin:leads_lead_change", args=[owned.pk]) not in page
+
+
+def test_appointing_a_region_manager_gives_the_login_its_role(client, hq_admin):
+    user = UserFactory(username="zhou", is_staff=True)
+    client.force_login(hq_admin)
+
+    client.post(
+        reverse("admin:reports_regionmanager_add"),
+        {"region": RegionFactory(code="E1").pk, "user": user.pk},
+    )
+
+    assert user.groups.filter(name=ROLE_REGION_MANAGER).exists()
+
+
+def test_an_admin_login_can_never_act_as_dealer_staff(client, owned):
+    ops = staff_in(ROLE_HQ_OPS, "ops")
+    AdvisorFactory(dealer=owned.dealer, role="manager", user=ops)
+    ops.refresh_from_db()
+
+    client.force_login(ops)
+    page = client.get(reverse("dealer:lead", args=[owned.pk]))
+
+    assert page.status_code == 404 and not may_reveal(ops, owned)
+
+
+def test_agent_reveals_a_lead_drawn_for_a_supervision_call_back(owned):
+    from leads.models import SupervisionSample
+
+    agent = staff_in(ROLE_HQ_AGENT, "agent")
+    assert not may_reveal(agent, owned)
+    SupervisionSample.objects.create(
+        kind="dispatched",
+        period_start=timezone.localdate(),
+        period_end=timezone.localdate(),
+        lead=owned,
+        dealer=owned.dealer,
+    )
+
+    assert may_reveal(agent, owned)
+
+
+def test_agent_may_not_reveal_a_lead_closed_at_hq():
+    lead = LeadFactory(status=Status.INVALID, customer=CustomerFactory(mobile=MOBILE))
+
+    assert not may_reveal(staff_in(ROLE_HQ_AGENT, "agent"), lead)
+
+
+def test_revealed_number_is_not_kept_by_the_browser_cache(client, owned):
+    client.force_login(owned.advisor.user)
+    location = reveal_post(client, reverse("dealer:lead_reveal", args=[owned.pk]))["Location"]
+
+    response = client.get(location)
+
+    assert "no-store" in response["Cache-Control"]

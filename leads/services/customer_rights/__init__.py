@@ -18,8 +18,11 @@ identifies the person any more. What is scrubbed:
 - system texts and JSON details (event data, assignment reason, raw lead outcome detail,
   import row messages): every copy of the customer's names and of any mobile number replaced,
   and under keys that hold typed text (`FREE_TEXT_KEYS`) the whole value;
-- import rows: the name and the mobile shown blanked; the admin log's title of the customer
-  and the mobile inside the filters of logged exports.
+- import rows: the name and the mobile shown blanked; the uploaded import files (which the
+  import report re-reads) rewritten as .xlsx with every cell of the customer's rows replaced,
+  every other row kept at its row number; the old file deleted once the erasure commits;
+- the admin log's title of the customer; the customer's names and numbers inside the filters
+  of logged exports, also where percent-encoded in a query string ("q=139+1234+5678").
 
 The request itself (PrivacyRequest, who handled it, its reference) is kept as the legal record.
 """

@@ -4,6 +4,7 @@ request, and the customer's records with the scrubber of their names and numbers
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
@@ -81,6 +82,7 @@ SUMMARY_LABELS = {
     "customer_notices": gettext_lazy("客户通知"),
     "mobile_reveals": gettext_lazy("号码查看记录"),
     "import_rows": gettext_lazy("导入记录"),
+    "import_files": gettext_lazy("导入文件"),
     "privacy_requests": gettext_lazy("个人信息请求"),
     "admin_log": gettext_lazy("后台操作日志"),
     "export_logs": gettext_lazy("导出记录"),
@@ -192,6 +194,7 @@ class _Scrubber:
         # Longest first, so that "张三丰" is not left as "（已匿名）丰".
         words = sorted(names | mobiles, key=len, reverse=True)
         self.pattern = re.compile("|".join(re.escape(word) for word in words)) if words else None
+        self.mobile_digits = {_digits(m)[-11:] for m in mobiles if len(_digits(m)) >= 11}
 
     def clean(self, text) -> bool:
         """The text holds none of the customer's identifiers (None and "" are clean)."""
@@ -203,6 +206,21 @@ class _Scrubber:
         if self.pattern is not None:
             text = self.pattern.sub(self.erased, text)
         return MOBILE_IN_TEXT.sub(self.erased, text)
+
+    def own(self, text: str | None) -> str:
+        """Only the customer's own identifiers replaced: their names, and their numbers however
+        written ("139 1234 5678", "+86 139-1234-5678", full-width digits), other people's
+        numbers kept (for texts that are not the customer's, such as the filters of exports)."""
+        if not text:
+            return text or ""
+        if self.pattern is not None:
+            text = self.pattern.sub(self.erased, text)
+
+        def number(match: re.Match) -> str:
+            theirs = _digits(match.group(0))[-11:] in self.mobile_digits
+            return self.erased if theirs else match.group(0)
+
+        return MOBILE_IN_TEXT.sub(number, text)
 
     def data(self, value, *, whole: bool = False, key: str = ""):
         """The same JSON structure; strings scrubbed, and under FREE_TEXT_KEYS (or everywhere
@@ -230,3 +248,8 @@ class _Scrubber:
             else:
                 kept[key] = self.erased if value not in (None, "", [], {}) else value
         return kept
+
+
+def _digits(text: str) -> str:
+    """The digits of a text, full-width ones as ASCII."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isdigit())

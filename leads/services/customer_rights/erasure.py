@@ -3,7 +3,9 @@ the package docstring for what is scrubbed and what is kept."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -40,6 +42,9 @@ from leads.services.customer_rights.common import (
     _state_logs,
     erased_text,
 )
+from leads.services.customer_rights.import_files import import_files_rewrite
+
+logger = logging.getLogger(__name__)
 
 
 def customer_anonymise(
@@ -48,6 +53,16 @@ def customer_anonymise(
     """Erase the customer's personal data everywhere it is held, keeping every row (and so
     every count and KPI); see the package docstring for what is scrubbed. Once only."""
     reference, note = _checked_request(actor, reference, note)
+    stored: list = []  # import files written before the commit: removed if it does not come
+    try:
+        return _anonymise(customer_id, actor, reference, note, stored)
+    except BaseException:
+        for storage, name in stored:
+            _remove(storage, name)
+        raise
+
+
+def _anonymise(customer_id: int, actor, reference: str, note: str, stored: list) -> PrivacyRequest:
     with transaction.atomic():
         # Leads first, then the customer: the order in which lead_update locks them.
         list(Lead.objects.select_for_update().filter(customer_id=customer_id).values_list("pk"))
@@ -63,7 +78,8 @@ def customer_anonymise(
         now = timezone.now()
         summary = {"customer": 1, **_scrub_records(scope, scrub)}
         summary["admin_log"] = _scrub_admin_log(customer, scope, scrub)
-        summary["export_logs"] = _scrub_export_logs(scope)
+        summary["export_logs"] = _scrub_export_logs(scrub)
+        summary["import_files"] = import_files_rewrite(scope, scrub, stored)
         customer.name = ""
         customer.mobile = f"X{customer.pk}"
         customer.anonymised_at = now
@@ -245,19 +261,41 @@ def _scrub_admin_log(customer: Customer, scope: _Scope, scrub: _Scrubber) -> int
     return changed
 
 
-def _scrub_export_logs(scope: _Scope) -> int:
-    """A search by the customer's number is written into the filter of a logged export."""
-    if not scope.mobiles:
+def _scrub_export_logs(scrub: _Scrubber) -> int:
+    """A search for the customer is written into the filter of a logged export: an admin list's
+    query string ("q=%E7%8E%8B…", "q=139+1234+5678"), decoded, scrubbed and encoded again, or
+    a sentence ("导入 #5（王小明.xlsx）"), scrubbed as it is. Only the customer's own names and
+    numbers are replaced. Every log is read: an encoded number has no fixed text to look for."""
+    if scrub.pattern is None:
         return 0
-    erased = erased_text()
-    query = Q()
-    for mobile in scope.mobiles:
-        query |= Q(filters__contains=mobile)
-    changed = 0
-    for log in ExportLog.objects.filter(query):
-        text = log.filters
-        for mobile in scope.mobiles:
-            text = text.replace(mobile, erased)
-        ExportLog.objects.filter(pk=log.pk).update(filters=text)
-        changed += 1
-    return changed
+    changes = [
+        (pk, scrubbed)
+        for pk, text in ExportLog.objects.exclude(filters="")
+        .order_by("pk")
+        .values_list("pk", "filters")
+        .iterator(chunk_size=2000)
+        if (scrubbed := _scrubbed_filters(text, scrub)) != text
+    ]
+    for pk, text in changes:
+        ExportLog.objects.filter(pk=pk).update(filters=text)
+    return len(changes)
+
+
+def _scrubbed_filters(text: str, scrub: _Scrubber) -> str:
+    # What urlencode writes is ASCII without spaces; anything else is read as a sentence.
+    if "=" in text and text.isascii() and not any(ch.isspace() for ch in text):
+        try:
+            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
+        except ValueError:
+            pairs = None
+        if pairs is not None:
+            scrubbed = [(scrub.own(key), scrub.own(value)) for key, value in pairs]
+            return urlencode(scrubbed) if scrubbed != pairs else text
+    return scrub.own(text)
+
+
+def _remove(storage, name: str) -> None:
+    try:
+        storage.delete(name)
+    except Exception:
+        logger.exception("erasure rolled back: the new import file %s could not be removed", name)
