@@ -998,3 +998,57 @@ def test_admin_privacy_request_log_is_read_only_and_masked(client, person, hq_ad
         client.post(reverse("admin:leads_privacyrequest_delete", args=[request.pk])).status_code
         == 403
     )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_import_racing_the_erasure_never_joins_the_erased_customer(
+    person, hq_admin, import_channel, monkeypatch
+):
+    """The Excel import read the customer, then the erasure committed before the import
+    locked the customer's leads: the chunk falls back to row-by-row intake, which makes the
+    row a new customer."""
+    import threading
+
+    from django.db import connection
+
+    from leads.imports import engine
+
+    customer, _leads = person
+    job = lead_import_upload(
+        fileobj=uploaded(openpyxl_bytes(IMPORT_ROWS), "车展.xlsx"),
+        name="车展.xlsx",
+        channel=import_channel,
+    )
+    found_it, erased = threading.Event(), threading.Event()
+    original = engine._any
+    worker = {}
+
+    def paused_before_the_lead_locks(queryset, column, values):
+        if (
+            queryset.model is Lead
+            and threading.current_thread() is worker.get("thread")
+            and not found_it.is_set()
+        ):
+            found_it.set()
+            erased.wait(10)
+        return original(queryset, column, values)
+
+    monkeypatch.setattr(engine, "_any", paused_before_the_lead_locks)
+
+    def confirm():
+        try:
+            lead_import_confirm(job_id=job.pk)
+        finally:
+            found_it.set()
+            connection.close()
+
+    worker["thread"] = thread = threading.Thread(target=confirm)
+    thread.start()
+    assert found_it.wait(10)
+    _anonymise(customer, hq_admin)
+    erased.set()
+    thread.join(30)
+
+    assert not RawLead.objects.filter(customer=customer, mobile=MOBILE).exists()
+    assert Customer.objects.filter(mobile=MOBILE).exclude(pk=customer.pk).exists()
