@@ -233,8 +233,8 @@ def _dispatch_ready(leads: list[Lead], now: datetime) -> None:
             eligible = lead.eligible_at or now
             lead.dispatch_latency_ms = max(0, int((now - eligible).total_seconds() * 1000))
     _bulk_save(leads, now)
-    ids = [lead.pk for lead in leads]
-    transaction.on_commit(lambda: enqueue_auto_assign(ids))
+    dispatched_ids = [lead.pk for lead in leads]
+    transaction.on_commit(lambda: enqueue_auto_assign(dispatched_ids))
     by_dealer: dict[int, list[Lead]] = {}
     for lead in leads:
         by_dealer.setdefault(lead.dealer_id, []).append(lead)

@@ -136,6 +136,21 @@ def test_dispatch_notifies_the_dealer_and_audits():
     assert lead.events.filter(action="dispatch", to_value="dispatched").exists()
 
 
+def test_sweep_hands_the_dispatched_lead_ids_to_auto_assignment(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from leads.services import dispatch
+
+    lead = ready_lead(dispatch_at=WEDNESDAY_10, eligible_at=WEDNESDAY_10)
+    handed = []
+    monkeypatch.setattr(dispatch, "enqueue_auto_assign", handed.append)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        leads_dispatch_due(now=WEDNESDAY_10)
+
+    assert handed == [[lead.pk]]
+
+
 def test_sweep_takes_each_lead_once():
     lead = ready_lead(dispatch_at=WEDNESDAY_10, eligible_at=WEDNESDAY_10)
 
