@@ -14,6 +14,7 @@ from django_q.tasks import async_task
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
+from leads.security.requests import refuse_cross_site
 from reports import pages
 from reports.dashboard import build_dashboard, build_summary
 from reports.drill import AdminLinks, cell_from_params
@@ -211,6 +212,7 @@ class RollupRunAdmin(ModelAdmin):
         icon="refresh",
         permissions=["refresh"],
     )
+    @refuse_cross_site
     def refresh_now(self, request):
         async_task("reports.tasks.reports_rollup_refresh_task", task_name="reports-refresh-now")
         messages.success(request, _("已提交增量刷新（今天、昨天及有变动的日期）。"))

@@ -540,3 +540,34 @@ def test_failed_logins_older_than_the_keep_period_are_purged(db):
     assert login_failures_purge(now=now) == 1
     assert list(LoginFailure.objects.values_list("username", flat=True)) == ["recent"]
     assert login_failures_purge(now=now) == 0
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "admin:leads_cleansingqueuelead_claim_next",
+        "admin:leads_lifecyclerule_run_now",
+        "admin:reports_rolluprun_refresh_now",
+    ],
+)
+def test_actions_that_change_data_on_a_get_refuse_requests_from_another_site(client, url_name):
+    client.force_login(UserFactory(username="boss", is_staff=True, is_superuser=True))
+
+    cross = client.get(reverse(url_name), HTTP_SEC_FETCH_SITE="cross-site")
+    same = client.get(reverse(url_name), HTTP_SEC_FETCH_SITE="same-origin")
+
+    assert cross.status_code == 403 and same.status_code == 302
+
+
+def test_opening_the_workbench_from_another_site_claims_nothing(client):
+    from leads.models import Lead, Status
+    from tests.factories import LeadFactory
+
+    lead = LeadFactory(status=Status.CLEANSING)
+    client.force_login(UserFactory(username="boss", is_staff=True, is_superuser=True))
+    url = reverse("admin:leads_cleansingqueuelead_work", args=[lead.pk])
+
+    response = client.get(url, HTTP_SEC_FETCH_SITE="cross-site")
+
+    assert response.status_code == 403
+    assert Lead.objects.get(pk=lead.pk).claimed_by_id is None

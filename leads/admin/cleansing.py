@@ -40,6 +40,7 @@ from leads.models import (
     Status,
     SupervisionSample,
 )
+from leads.security.requests import refuse_cross_site
 from leads.selectors import (
     cleansing_queue,
     cleansing_workload,
@@ -226,6 +227,7 @@ class CleansingQueueAdmin(CleansingPermissions, ModelAdmin):
         return "—"
 
     @action(description=_("领取下一条"), url_path="next", icon="call", permissions=["work"])
+    @refuse_cross_site
     def claim_next(self, request):
         lead = lead_claim_next(
             agent=request.user,
@@ -242,6 +244,7 @@ class CleansingQueueAdmin(CleansingPermissions, ModelAdmin):
         return redirect(_work_url(lead.pk))
 
     @action(description=_("处理"), url_path="work", icon="headset_mic", permissions=["work"])
+    @refuse_cross_site
     def work(self, request, object_id):
         return workbench_view(self, request, object_id)
 

@@ -12,6 +12,7 @@ from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 from config.errors import DomainError
 from dealers.models import Advisor
 from leads.models import LifecycleRule
+from leads.security.requests import refuse_cross_site
 from leads.services.lifecycle import advisor_deactivate, lifecycle_run
 
 
@@ -40,6 +41,7 @@ class LifecycleRuleAdmin(ModelAdmin):
     @action(
         description=_("立即运行全部规则"), url_path="run", icon="play_arrow", permissions=["run"]
     )
+    @refuse_cross_site
     def run_now(self, request):
         results = lifecycle_run()
         names = dict(LifecycleRule.objects.values_list("pk", "name"))
