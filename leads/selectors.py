@@ -235,15 +235,24 @@ def cleansing_queue() -> QuerySet[Lead]:
 
 
 def nurturing_pool() -> QuerySet[Lead]:
-    """Nurtured leads, the most overdue touch first, with the time of the last call."""
-    from django.db.models import F, Max
+    """Nurtured leads, the most overdue touch first, with the time of the last call and
+    whether their intent is due for a check (no call within the policy's days)."""
+    from django.db.models import BooleanField, Case, F, Max, Q, When
 
-    from leads.models import Status
+    from leads.models import CleansingPolicy, Status
 
+    cutoff = timezone.now() - timedelta(days=CleansingPolicy.current().intent_check_days)
     return (
         Lead.objects.filter(status=Status.NURTURING)
         .select_related("customer", "channel__parent__parent", "intended_model")
         .annotate(last_call_at=Max("calls__created_at"))
+        .annotate(
+            intent_check_due=Case(
+                When(Q(last_call_at__isnull=True) | Q(last_call_at__lt=cutoff), then=True),
+                default=False,
+                output_field=BooleanField(),
+            )
+        )
         .order_by(F("nurture_due_at").asc(nulls_first=True), "created_at")
     )
 

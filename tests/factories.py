@@ -91,10 +91,9 @@ class AdvisorFactory(factory.django.DjangoModelFactory):
         """Dealer staff hold their role's permissions through its group, as in production."""
         if not create:
             return
-        from leads.services.roles import role_of_advisor, roles_ensure
+        from leads.services.roles import advisor_role_sync
 
-        groups = roles_ensure()
-        obj.user.groups.add(groups[role_of_advisor(obj)])
+        advisor_role_sync(obj)
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):

@@ -34,7 +34,7 @@ from dealers.views.common import report_outcomes, run_service, selected_ids
 from leads import services
 from leads.forms import RevealForm, reveal_panel
 from leads.models import OWNED_STATUSES, POOL_STATUSES, MobileReveal, Status
-from leads.security.lockout import LoginForm
+from leads.security.lockout import LoginForm, client_ip
 from leads.selectors import lead_timeline
 from leads.services.assignment import (
     advisor_stats,
@@ -46,7 +46,7 @@ from leads.services.assignment import (
     leads_recall_batch,
     policy_for,
 )
-from leads.services.reveal import client_ip, mobile_reveal
+from leads.services.reveal import mobile_reveal
 
 PAGE = 30
 

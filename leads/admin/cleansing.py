@@ -5,7 +5,6 @@ from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import BooleanField, Case, Q, When
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -372,15 +371,7 @@ class NurturingAdmin(CleansingPermissions, ModelAdmin):
     actions_row = ["touch", "recall_call", "archive_lead"]
 
     def get_queryset(self, request):
-        # The policy is read once per page, not once per row.
-        cutoff = timezone.now() - timedelta(days=CleansingPolicy.current().intent_check_days)
-        return nurturing_pool().annotate(
-            intent_check_due=Case(
-                When(Q(last_call_at__isnull=True) | Q(last_call_at__lt=cutoff), then=True),
-                default=False,
-                output_field=BooleanField(),
-            )
-        )
+        return nurturing_pool()
 
     def get_search_results(self, request, queryset, search_term):
         from leads.selectors import leads_matching

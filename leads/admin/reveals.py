@@ -23,8 +23,9 @@ from config.errors import DomainError
 from leads.admin.masked import MaskedTextAdminMixin
 from leads.forms import RevealForm
 from leads.models import MobileReveal
+from leads.security.lockout import client_ip
 from leads.selectors import reveal_daily_summary
-from leads.services.reveal import client_ip, mobile_reveal
+from leads.services.reveal import mobile_reveal
 
 
 def reveal_redirect(request, next_url: str, fallback: str, reveal_pk: int | None):

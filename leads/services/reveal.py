@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy as _
 
 from config.errors import NotFound, ValidationFailed
 from leads.models import Lead, MobileReveal, Status, SupervisionSample
-from leads.security.lockout import client_ip  # noqa: F401  (the edges' one way to read the IP)
 from leads.services.transitions import PermissionRefused
 
 REVEAL_PERMISSION = "leads.reveal_mobile"

@@ -257,24 +257,22 @@ def _sync_memberships(groups: dict[str, Group]) -> None:
     )
 
 
+def _role_groups() -> dict[str, Group]:
+    """The role groups by name, created (with their permissions) if any is missing."""
+    groups = {group.name: group for group in Group.objects.filter(name__in=ROLES)}
+    return groups if len(groups) == len(ROLES) else roles_ensure()
+
+
 def advisor_role_sync(advisor) -> None:
     """After an Advisor's role or login changed: their login is in exactly that role's group."""
     if advisor.user_id is None or advisor.user.is_staff or advisor.user.is_superuser:
         return  # HQ logins never take a dealer role (dealers.access.member_of ignores them)
-    groups = {g.name: g for g in Group.objects.filter(name__in=ROLES)}
-    if len(groups) < len(ROLES):
-        groups = roles_ensure()
-        return
-    dealer_roles = [groups[ROLE_DEALER_MANAGER], groups[ROLE_DCC], groups[ROLE_ADVISOR]]
-    advisor.user.groups.remove(*dealer_roles)
+    groups = _role_groups()
+    advisor.user.groups.remove(groups[ROLE_DEALER_MANAGER], groups[ROLE_DCC], groups[ROLE_ADVISOR])
     advisor.user.groups.add(groups[role_of_advisor(advisor)])
 
 
 def region_manager_role_sync(user) -> None:
     """A login just made region manager is in the region manager's group (its rows in
     RegionManager decide which regions it sees)."""
-    group = (
-        Group.objects.filter(name=ROLE_REGION_MANAGER).first()
-        or roles_ensure()[ROLE_REGION_MANAGER]
-    )
-    user.groups.add(group)
+    user.groups.add(_role_groups()[ROLE_REGION_MANAGER])
